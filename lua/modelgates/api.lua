@@ -1,0 +1,97 @@
+--- The ModelGates API-key management API, declared once as data and run by
+--- the generic engine in modelgates.client. A new endpoint is an entry here.
+---
+--- Each operation: `method`, `path` (with `{name}` for each path parameter),
+--- `path_params` (their order in the Lua call), `query` or `body` (the field
+--- specs of its one table argument), `success` (the status that means
+--- success), `errors` (the statuses the API documents for it; every 3XX-5XX
+--- raises its typed error whatever this says), `returns` (the shape the
+--- success body must have: field name -> kind, see modelgates.client).
+---
+--- A field spec: `type` (see modelgates.validate), `required`, `nullable`
+--- (modelgates.null is accepted and sent as JSON null), and the type's own
+--- settings (`min`, `values`, `fields`).
+
+local limit_reset = { type = "enum", values = { "daily", "weekly", "monthly" }, nullable = true }
+local limit = { type = "number", min = 0, nullable = true }
+local hash = { "hash" }
+
+return {
+  --- The API's page size for `list`; `each` steps by it.
+  page_size = 100,
+
+  default_server_url = "https://modelgates.ai/api/v1",
+
+  operations = {
+    get_current_key_metadata = {
+      method = "GET", path = "/key", success = 200, errors = { 401, 500 },
+      returns = { data = "object" },
+    },
+    list = {
+      method = "GET", path = "/keys", success = 200, errors = { 400, 401, 429, 500 },
+      query = {
+        include_disabled = { type = "boolean" },
+        offset = { type = "integer", min = 0, nullable = true },
+        workspace_id = { type = "string" },
+      },
+      returns = { data = "key_records" },
+    },
+    create = {
+      method = "POST", path = "/keys", success = 201, errors = { 400, 401, 403, 429, 500 },
+      body = {
+        name = { type = "string", required = true },
+        limit = limit,
+        limit_reset = limit_reset,
+        include_byok_in_limit = { type = "boolean" },
+        expires_at = { type = "timestamp", nullable = true },
+        workspace_id = { type = "string" },
+        creator_user_id = { type = "string", nullable = true },
+        external = {
+          type = "object",
+          fields = {
+            user = { type = "string", required = true },
+            api_key = { type = "string" },
+          },
+        },
+      },
+      returns = { data = "key_record", key = "string" },
+    },
+    get = {
+      method = "GET", path = "/keys/{hash}", path_params = hash, success = 200,
+      errors = { 401, 404, 429, 500 },
+      returns = { data = "key_record" },
+    },
+    update = {
+      method = "PATCH", path = "/keys/{hash}", path_params = hash, success = 200,
+      errors = { 400, 401, 404, 429, 500 },
+      body = {
+        name = { type = "string" },
+        disabled = { type = "boolean" },
+        limit = limit,
+        limit_reset = limit_reset,
+        include_byok_in_limit = { type = "boolean" },
+      },
+      returns = { data = "key_record" },
+    },
+    delete = {
+      method = "DELETE", path = "/keys/{hash}", path_params = hash, success = 200,
+      errors = { 401, 404, 429, 500 },
+      returns = { deleted = "boolean" },
+    },
+  },
+
+  --- Options of modelgates.new{} and of every call (a call's override the
+  --- client's).
+  options = {
+    api_key = { type = "header_value" },
+    server_url = { type = "url" },
+    timeout = { type = "number", min = 0, exclusive = true },
+    connect_timeout = { type = "number", min = 0, exclusive = true },
+    user_agent = { type = "header_value" },
+    headers = { type = "headers" },
+    ca_file = { type = "string" },
+    ca_path = { type = "string" },
+    max_response_bytes = { type = "integer", min = 1 },
+    page_size = { type = "integer", min = 1 },
+  },
+}

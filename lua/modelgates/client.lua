@@ -1,0 +1,279 @@
+--- The generic engine: runs any operation declared in modelgates.api in three
+--- steps kept apart (build the request, perform it, interpret the response),
+--- so that other transports can reuse the first and the last.
+
+local core = require("modelgates.core")
+local errors = require("modelgates.errors")
+local api = require("modelgates.api")
+local validate = require("modelgates.validate")
+
+local null = core.null
+local unpack = table.unpack or unpack -- luacheck: ignore 143
+
+local client = {}
+
+local HOST_NAME = rawget(_G, "jit") and _G.jit.version or _VERSION
+local MODULE_USER_AGENT = ("lua-modelgates/%s (%s; libcurl/%s)"):format(
+  core.version, HOST_NAME, core.curl_version)
+
+local path_param_spec = { type = "string" }
+
+local function percent_encode(text)
+  return (text:gsub("[^%w%-%._~]", function(char)
+    return ("%%%02X"):format(char:byte())
+  end))
+end
+
+--- The call's options over the client's; extra headers are merged by name.
+local function merge_options(client_options, call_options)
+  local merged = {}
+  for name, value in pairs(client_options) do merged[name] = value end
+  for name, value in pairs(call_options) do merged[name] = value end
+  if client_options.headers and call_options.headers then
+    local headers = {}
+    for name, value in pairs(client_options.headers) do headers[name] = value end
+    for name, value in pairs(call_options.headers) do headers[name] = value end
+    merged.headers = headers
+  end
+  return merged
+end
+
+--- An option given neither to the client nor to the call comes from the
+--- environment; it is checked like the option itself.
+local function option_or_env(options, name, env_name, context)
+  if options[name] ~= nil then return options[name] end
+  local value = os.getenv(env_name)
+  if value == nil or value == "" then return nil end
+  return validate.value(api.options[name], value, context, env_name)
+end
+
+local function resolve_api_key(options, context)
+  local key = option_or_env(options, "api_key", "MODELGATES_API_KEY", context)
+  if key == nil then
+    error(errors.new("ValidationError", {
+      field = "api_key",
+      message = context .. ": no API key: pass api_key to modelgates.new{} or set MODELGATES_API_KEY",
+    }), 0)
+  end
+  return key
+end
+
+--- "Name: value" lines; a later header replaces an earlier one of the same
+--- name, whatever its case.
+local function header_lines(pairs_list)
+  local lines, index_of = {}, {}
+  for _, header in ipairs(pairs_list) do
+    local key = header[1]:lower()
+    local at = index_of[key] or #lines + 1
+    index_of[key] = at
+    lines[at] = header[1] .. ": " .. header[2]
+  end
+  return lines
+end
+
+local function encode_query(specs, values)
+  local parts = {}
+  for _, name in ipairs(validate.sorted_names(specs)) do
+    local value = values[name]
+    if value ~= nil and value ~= null then
+      local text = type(value) == "number" and ("%d"):format(value) or tostring(value)
+      parts[#parts + 1] = name .. "=" .. percent_encode(text)
+    end
+  end
+  return #parts > 0 and "?" .. table.concat(parts, "&") or ""
+end
+
+--- Step one: everything is checked here, before anything is sent.
+local function build_request(self, name, op, path_values, input, call_options)
+  local context = "modelgates.keys." .. name
+  local query = op.query and encode_query(op.query, validate.fields(op.query, input, context, "params.")) or ""
+  local body = op.body and core.json_encode(validate.fields(op.body, input, context, "body."))
+  local options = merge_options(self.options,
+    validate.fields(api.options, call_options, context, "options."))
+  local api_key = resolve_api_key(options, context)
+  local base = option_or_env(options, "server_url", "MODELGATES_BASE_URL", context)
+    or api.default_server_url
+  local path = op.path:gsub("{(%w+)}", function(param)
+    return percent_encode(path_values[param])
+  end)
+  local headers = {
+    { "Authorization", "Bearer " .. api_key },
+    { "Accept", "application/json" },
+    { "User-Agent", options.user_agent and (options.user_agent .. " " .. MODULE_USER_AGENT)
+      or MODULE_USER_AGENT },
+  }
+  if body then headers[#headers + 1] = { "Content-Type", "application/json" } end
+  for header, value in pairs(options.headers or {}) do headers[#headers + 1] = { header, value } end
+  return {
+    method = op.method,
+    url = base:gsub("/+$", "") .. path .. query,
+    headers = header_lines(headers),
+    body = body,
+    timeout = options.timeout,
+    connect_timeout = options.connect_timeout,
+    ca_file = options.ca_file,
+    ca_path = options.ca_path,
+    max_response_bytes = options.max_response_bytes,
+  }
+end
+
+local function is_key_record(value)
+  return type(value) == "table" and type(value.hash) == "string"
+end
+
+--- What each kind named in an operation's `returns` accepts.
+local shapes = {
+  object = function(value) return type(value) == "table" end,
+  string = function(value) return type(value) == "string" end,
+  boolean = function(value) return type(value) == "boolean" end,
+  key_record = is_key_record,
+  key_records = function(value)
+    if type(value) ~= "table" or (next(value) ~= nil and value[1] == nil) then return false end
+    for _, record in ipairs(value) do
+      if not is_key_record(record) then return false end
+    end
+    return true
+  end,
+}
+
+local shape_names = {
+  object = "an object", string = "a string", boolean = "a boolean",
+  key_record = "a key record with a hash", key_records = "an array of key records",
+}
+
+--- Step three, after the C core decoded the body: the fields the operation
+--- promises are there. Anything else passes through untouched.
+local function check_returns(name, op, body, res)
+  for field, kind in pairs(op.returns) do
+    if not shapes[kind](body[field]) then
+      error(errors.new("ResponseValidationError", {
+        message = ("modelgates.keys.%s: response field %q: expected %s"):format(
+          name, field, shape_names[kind]),
+        status_code = res.status, headers = res.headers, body = res.body, attempts = 1,
+      }), 0)
+    end
+  end
+end
+
+local function perform(self, request)
+  if not self.transport then self.transport = core.transport() end
+  return self.transport:perform(request)
+end
+
+local function run(self, name, op, path_values, input, call_options)
+  local request = build_request(self, name, op, path_values, input, call_options)
+  local res, err = perform(self, request)
+  if res then
+    local body
+    body, err = core.decode_response(res, op.success)
+    if body then
+      check_returns(name, op, body, res)
+      return body, { status = res.status, headers = res.headers, attempts = 1 }
+    end
+  end
+  err.attempts = 1
+  error(err, 0)
+end
+
+--- The arguments of a call, without the keys table itself when it was
+--- called as keys:name(...).
+local function call_arguments(keys, ...)
+  local args = { n = select("#", ...), ... }
+  if args.n > 0 and rawequal(args[1], keys) then
+    return { n = args.n - 1, select(2, ...) }
+  end
+  return args
+end
+
+local function argument_names(op)
+  local names = { unpack(op.path_params or {}) }
+  if op.query then names[#names + 1] = "params" end
+  if op.body then names[#names + 1] = "body" end
+  names[#names + 1] = "options"
+  return names
+end
+
+local function bind(self, keys, name, op)
+  local names = argument_names(op)
+  local context = "modelgates.keys." .. name
+  return function(...)
+    local args = call_arguments(keys, ...)
+    if args.n > #names then
+      validate.fail(context, "arguments", ("at most %d (%s)"):format(#names, table.concat(names, ", ")),
+        args[#names + 1])
+    end
+    local path_values = {}
+    for i, param in ipairs(op.path_params or {}) do
+      path_values[param] = validate.value(path_param_spec, args[i], context, param)
+    end
+    local input_at = #(op.path_params or {}) + 1
+    if op.query or op.body then
+      return run(self, name, op, path_values, args[input_at], args[input_at + 1])
+    end
+    return run(self, name, op, path_values, nil, args[input_at])
+  end
+end
+
+--- An iterator over every key of every page of `list`.
+local function bind_each(self, keys)
+  local list_query = api.operations.list.query
+  local context = "modelgates.keys.each"
+  return function(...)
+    local args = call_arguments(keys, ...)
+    local params, call_options = args[1], args[2]
+    local query = validate.fields(list_query, params, context, "params.")
+    local options = validate.fields(api.options, call_options, context, "options.")
+    local page_size = options.page_size or self.options.page_size or api.page_size
+    local offset = (query.offset == nil or query.offset == null) and 0 or query.offset
+    local page, index, last_page = {}, 0, false
+    local seen = {}
+    return function()
+      while true do
+        index = index + 1
+        local key = page[index]
+        if key then
+          if not seen[key.hash] then
+            seen[key.hash] = true
+            return key
+          end
+        elseif last_page then
+          return nil
+        else
+          query.offset = offset
+          page, index = keys.list(query, call_options).data, 0
+          offset = offset + #page
+          last_page = #page < page_size
+        end
+      end
+    end
+  end
+end
+
+local client_mt = {
+  __index = {
+    --- Closes the connection now rather than when the client is collected.
+    close = function(self)
+      if self.transport then self.transport:close() end
+      self.transport = nil
+    end,
+  },
+  __tostring = function(self)
+    return ("modelgates.client (%s)"):format(self.options.server_url or "default server")
+  end,
+}
+
+--- A client for the checked options `options`.
+---@param options table
+---@return table
+function client.new(options)
+  local self = setmetatable({ options = options }, client_mt)
+  local keys = {}
+  for name, op in pairs(api.operations) do
+    keys[name] = bind(self, keys, name, op)
+  end
+  keys.each = bind_each(self, keys)
+  self.keys = keys
+  return self
+end
+
+return client

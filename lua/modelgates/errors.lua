@@ -1,0 +1,105 @@
+--- The error types of lua-modelgates. Every failure is raised as one of these
+--- objects (a table with a metatable), never as a string.
+---
+--- ModelGatesError
+---   APIError                      any 3XX/4XX/5XX answer
+---     BadRequestResponseError     400
+---     UnauthorizedResponseError   401
+---     ForbiddenResponseError      403
+---     NotFoundResponseError       404
+---     TooManyRequestsResponseError 429
+---     InternalServerResponseError 500
+---   ConnectionError               libcurl could not complete the exchange
+---     TimeoutError                a time limit was hit
+---   ValidationError               a bad argument; nothing was sent
+---   ResponseValidationError       a 2XX whose body is not what the operation promises
+
+---@class ModelGatesError
+---@field name string the type's name, e.g. "NotFoundResponseError"
+---@field message string what went wrong, in one line
+---@field is fun(self: ModelGatesError, class: table): boolean
+
+---@class ModelGatesAPIError: ModelGatesError
+---@field status_code integer the HTTP status
+---@field headers table<string, string> response headers, lower-case names
+---@field body string the raw response body (HTML or empty included)
+---@field code any the body's error.code
+---@field metadata table|nil the body's error.metadata
+---@field error table|nil the body's whole error object
+---@field attempts integer how many tries were made
+
+---@class ModelGatesConnectionError: ModelGatesError
+---@field curl_code integer libcurl's CURLcode
+
+---@class ModelGatesValidationError: ModelGatesError
+---@field field string|nil the argument or field at fault, e.g. "create.body.limit"
+
+local errors = {}
+local classes = {}
+
+local function is_a(self, class)
+  local mt = getmetatable(self)
+  while mt do
+    if mt == class then return true end
+    mt = mt.parent
+  end
+  return false
+end
+
+local function to_line(self)
+  local text = self.name .. ": " .. tostring(self.message)
+  if self.status_code then
+    text = text .. " (HTTP " .. tostring(self.status_code) .. ")"
+  end
+  return text
+end
+
+local function define(name, parent)
+  local class = { name = name, parent = parent, is = is_a, __tostring = to_line }
+  class.__index = class
+  classes[name] = class
+  errors[name] = class
+  return class
+end
+
+local base = define("ModelGatesError")
+local api = define("APIError", base)
+define("ConnectionError", base)
+define("TimeoutError", classes.ConnectionError)
+define("ValidationError", base)
+define("ResponseValidationError", base)
+
+--- The status-specific APIError types (the seed's names).
+errors.by_status = {
+  [400] = define("BadRequestResponseError", api),
+  [401] = define("UnauthorizedResponseError", api),
+  [403] = define("ForbiddenResponseError", api),
+  [404] = define("NotFoundResponseError", api),
+  [429] = define("TooManyRequestsResponseError", api),
+  [500] = define("InternalServerResponseError", api),
+}
+
+--- Makes `fields` an error of type `name`. An APIError takes the more
+--- precise type of its status code where there is one.
+---@param name string
+---@param fields table
+---@return ModelGatesError
+function errors.new(name, fields)
+  local class = classes[name]
+  if not class then
+    error("modelgates.errors: unknown error type " .. tostring(name), 2)
+  end
+  if class == api then
+    class = errors.by_status[fields.status_code] or api
+  end
+  return setmetatable(fields, class)
+end
+
+--- Whether `value` is an error object of this module.
+---@param value any
+---@return boolean
+function errors.is_error(value)
+  return type(value) == "table" and is_a(value, base)
+end
+
+return errors

@@ -1,0 +1,37 @@
+--- lua-modelgates: a client for the ModelGates API-key management API.
+---
+---     local modelgates = require("modelgates")
+---     local page = modelgates.keys.list{ include_disabled = true }
+---
+--- See types.lua beside this file for the records and option tables.
+
+local core = require("modelgates.core")
+local errors = require("modelgates.errors")
+local api = require("modelgates.api")
+local validate = require("modelgates.validate")
+local client = require("modelgates.client")
+
+local modelgates = {
+  --- The module's version.
+  version = core.version,
+  --- Sent as JSON null: `limit = modelgates.null` removes a limit, where an
+  --- absent `limit` leaves it as it is.
+  null = core.null,
+  --- Every error type; `err:is(modelgates.errors.APIError)`.
+  errors = errors,
+}
+
+--- Makes a client. Options left out come from the environment at each call:
+--- `api_key` from MODELGATES_API_KEY, `server_url` from MODELGATES_BASE_URL.
+---@param options? ModelGatesOptions
+---@return ModelGatesClient
+function modelgates.new(options)
+  return client.new(validate.fields(api.options, options, "modelgates.new", "options."))
+end
+
+--- The default client's operations: the key and the server come from the
+--- environment (MODELGATES_API_KEY, MODELGATES_BASE_URL).
+---@type ModelGatesKeys
+modelgates.keys = modelgates.new().keys
+
+return modelgates

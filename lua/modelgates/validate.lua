@@ -1,0 +1,186 @@
+--- Argument checking against the field specs of modelgates.api. Everything
+--- is checked before a request is built, so a bad argument never sends
+--- anything. Messages name the field and what was expected, and never
+--- repeat the value: it may be a secret.
+
+local core = require("modelgates.core")
+local errors = require("modelgates.errors")
+
+local null = core.null
+local validate = {}
+
+local function fail(context, field, expected, value)
+  local got = value == nil and "nothing" or value == null and "modelgates.null"
+    or value == "" and "an empty string" or type(value)
+  error(errors.new("ValidationError", {
+    field = field,
+    message = ("%s: %s: expected %s, got %s"):format(context, field, expected, got),
+  }), 0)
+end
+
+local function is_finite_number(value)
+  return type(value) == "number" and value == value and value ~= math.huge and value ~= -math.huge
+end
+
+local function is_header_safe(value)
+  return type(value) == "string" and value ~= "" and not value:find("[%z\r\n]")
+end
+
+local function days_in_month(year, month)
+  local days = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
+  local leap = (year % 4 == 0 and year % 100 ~= 0) or year % 400 == 0
+  return (month == 2 and leap) and 29 or days[month]
+end
+
+--- RFC 3339 date-times in UTC ("Z" or "+00:00"), with optional fractions.
+local function is_utc_timestamp(text)
+  local year, month, day, hour, minute, second, rest = text:match(
+    "^(%d%d%d%d)%-(%d%d)%-(%d%d)T(%d%d):(%d%d):(%d%d)(.*)$")
+  if not year then return false end
+  local zone = rest:match("^%.%d+(.*)$") or rest
+  if zone ~= "Z" and zone ~= "+00:00" then return false end
+  year, month, day = tonumber(year), tonumber(month), tonumber(day)
+  return month >= 1 and month <= 12 and day >= 1 and day <= days_in_month(year, month)
+    and tonumber(hour) <= 23 and tonumber(minute) <= 59 and tonumber(second) <= 60
+end
+
+-- Year 10000 starts at this Unix time: RFC 3339 has four year digits.
+local MAX_UNIX_SECONDS = 253402300800
+
+local function describe_number(spec, noun)
+  if not spec.min then return noun end
+  return ("%s %s %s"):format(noun, spec.exclusive and ">" or ">=", tostring(spec.min))
+end
+
+local function within_min(spec, value)
+  if not spec.min then return true end
+  if spec.exclusive then return value > spec.min end
+  return value >= spec.min
+end
+
+local check_fields
+
+--- Each checker returns the value to send, or nil and what was expected.
+local checkers = {
+  string = function(_, value)
+    if type(value) == "string" and value ~= "" then return value end
+    return nil, "a non-empty string"
+  end,
+  boolean = function(_, value)
+    if type(value) == "boolean" then return value end
+    return nil, "a boolean"
+  end,
+  number = function(spec, value)
+    if is_finite_number(value) and within_min(spec, value) then return value end
+    return nil, describe_number(spec, "a number")
+  end,
+  integer = function(spec, value)
+    if is_finite_number(value) and value % 1 == 0 and within_min(spec, value) then return value end
+    return nil, describe_number(spec, "a whole number")
+  end,
+  enum = function(spec, value)
+    for _, allowed in ipairs(spec.values) do
+      if value == allowed then return value end
+    end
+    return nil, 'one of "' .. table.concat(spec.values, '", "') .. '"'
+  end,
+  timestamp = function(_, value)
+    local expected = "an RFC 3339 UTC date-time such as 2027-12-31T23:59:59Z, or whole Unix seconds"
+    if type(value) == "string" and is_utc_timestamp(value) then return value end
+    if is_finite_number(value) and value % 1 == 0 and value >= 0 and value < MAX_UNIX_SECONDS then
+      return os.date("!%Y-%m-%dT%H:%M:%SZ", value)
+    end
+    return nil, expected
+  end,
+  url = function(_, value)
+    if type(value) == "string" and (value:find("^https?://[^/]") and not value:find("[%s%z]")) then
+      return value
+    end
+    return nil, "an http:// or https:// URL"
+  end,
+  header_value = function(_, value)
+    if is_header_safe(value) then return value end
+    return nil, "a non-empty string without CR, LF or NUL"
+  end,
+  headers = function(_, value, context, field)
+    if type(value) ~= "table" then return nil, "a table of header names to values" end
+    local copy = {}
+    for name, header_value in pairs(value) do
+      if type(name) ~= "string" or not name:find("^[%w!#$%%&'*+%-.^_`|~]+$") then
+        fail(context, field, "header names made of token characters", name)
+      end
+      if not is_header_safe(header_value) then
+        fail(context, field .. "." .. name, "a non-empty string without CR, LF or NUL", header_value)
+      end
+      copy[name] = header_value
+    end
+    return copy
+  end,
+  object = function(spec, value, context, field)
+    if type(value) ~= "table" then return nil, "a table" end
+    return check_fields(spec.fields, value, context, field .. ".")
+  end,
+}
+
+local function check_value(spec, value, context, field)
+  if value == null and spec.nullable then return null end
+  local checked, expected = checkers[spec.type](spec, value, context, field)
+  if checked == nil then
+    if spec.nullable then expected = expected .. " or modelgates.null" end
+    fail(context, field, expected, value)
+  end
+  return checked
+end
+
+local function sorted_names(specs)
+  local names = {}
+  for name in pairs(specs) do names[#names + 1] = name end
+  table.sort(names)
+  return names
+end
+
+--- Checks every field of `input` against `specs` (name -> spec) and returns
+--- a new table of the values to send. Unknown fields are errors: a typo
+--- such as `limt = 50` must never create an unlimited key.
+function check_fields(specs, input, context, prefix)
+  local checked = {}
+  for name, value in pairs(input) do
+    local spec = type(name) == "string" and specs[name]
+    if not spec then
+      fail(context, prefix .. tostring(name), "a known field (one of "
+        .. table.concat(sorted_names(specs), ", ") .. ")", value)
+    end
+    checked[name] = check_value(spec, value, context, prefix .. name)
+  end
+  for _, name in ipairs(sorted_names(specs)) do
+    if specs[name].required and checked[name] == nil then
+      fail(context, prefix .. name, "a value (it is required)", nil)
+    end
+  end
+  return checked
+end
+
+--- Checks a table argument (nil counts as an empty table) against `specs`.
+---@param specs table<string, table>
+---@param input table|nil
+---@param context string the function being called, for messages
+---@param prefix string the argument's name, for messages (e.g. "body.")
+---@return table
+function validate.fields(specs, input, context, prefix)
+  if input == nil then input = {} end
+  if type(input) ~= "table" then
+    fail(context, prefix:sub(1, -2), "a table", input)
+  end
+  return check_fields(specs, input, context, prefix)
+end
+
+--- Checks one value against one spec.
+---@return any
+function validate.value(spec, value, context, field)
+  return check_value(spec, value, context, field)
+end
+
+validate.fail = fail
+validate.sorted_names = sorted_names
+
+return validate

@@ -1,0 +1,40 @@
+/* Declarations shared by the files of modelgates.core. */
+#ifndef MODELGATES_H
+#define MODELGATES_H
+
+#include <stddef.h>
+#include "compat.h"
+
+#define MODELGATES_VERSION "0.1.0"
+
+/* errors.c: error objects are tables whose metatable is one of the classes
+ * of the Lua module modelgates.errors. */
+void mg_errors_init(lua_State *L);
+/* Pushes a new error object of class `type_name` whose fields are those of
+ * the table at the top of the stack (which it pops). */
+void mg_push_error(lua_State *L, const char *type_name);
+/* Shorthand for an error with only a message. */
+void mg_push_error_message(lua_State *L, const char *type_name, const char *message);
+
+/* json.c: a private lua-cjson instance (or vim.json inside Neovim). */
+void mg_json_init(lua_State *L);
+/* Decodes `len` bytes at `text`. On success pushes the value, with JSON
+ * nulls removed and, on 5.3+, whole numbers as integers, and returns 1. On
+ * failure pushes the decoder's message and returns 0. Never raises for bad
+ * input. */
+int mg_json_decode(lua_State *L, const char *text, size_t len);
+int mg_json_decode_lua(lua_State *L);
+int mg_json_encode_lua(lua_State *L);
+void mg_json_push_null(lua_State *L);
+
+/* transport.c: a libcurl easy handle owned by a userdata. */
+void mg_transport_register(lua_State *L);
+int mg_transport_new(lua_State *L);
+
+/* response.c: turning status, headers and body into a value or an error. */
+int mg_decode_response_lua(lua_State *L);
+/* Pushes the API error object for an error status; `res` is the response
+ * table (status, reason, headers, body) at index res_idx. */
+void mg_push_api_error(lua_State *L, int res_idx);
+
+#endif

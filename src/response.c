@@ -1,0 +1,168 @@
+/* Interpreting a response: the success status yields the decoded JSON
+ * object; anything else yields an error object carrying the status,
+ * headers, raw body and, where the body has one, the API's error object.
+ * Kept apart from the transport so that other transports (libuv, cosockets)
+ * can share it. */
+#include <stdarg.h>
+#include <string.h>
+#include "modelgates.h"
+
+static const struct {
+    int status;
+    const char *reason;
+} standard_reasons[] = {
+    {400, "Bad Request"}, {401, "Unauthorized"}, {402, "Payment Required"},
+    {403, "Forbidden"}, {404, "Not Found"}, {405, "Method Not Allowed"},
+    {408, "Request Timeout"}, {409, "Conflict"}, {413, "Payload Too Large"},
+    {422, "Unprocessable Entity"}, {429, "Too Many Requests"},
+    {500, "Internal Server Error"}, {502, "Bad Gateway"},
+    {503, "Service Unavailable"}, {504, "Gateway Timeout"},
+};
+
+static const char *standard_reason(lua_Integer status)
+{
+    size_t i;
+    for (i = 0; i < sizeof standard_reasons / sizeof standard_reasons[0]; i++)
+        if (standard_reasons[i].status == status)
+            return standard_reasons[i].reason;
+    return NULL;
+}
+
+static void copy_field(lua_State *L, int from, const char *from_name, const char *to_name)
+{
+    lua_getfield(L, from, from_name);
+    lua_setfield(L, -2, to_name);
+}
+
+/* Pushes a table with the response's status_code, headers and body. */
+static void push_response_fields(lua_State *L, int res)
+{
+    lua_createtable(L, 0, 8);
+    copy_field(L, res, "status", "status_code");
+    copy_field(L, res, "headers", "headers");
+    copy_field(L, res, "body", "body");
+}
+
+static void push_response_validation_error(lua_State *L, int res, const char *message)
+{
+    push_response_fields(L, res);
+    lua_pushstring(L, message);
+    lua_setfield(L, -2, "message");
+    mg_push_error(L, "ResponseValidationError");
+}
+
+/* Takes message, code and metadata from a body of the API's error shape
+ * into the fields table at the top of the stack. */
+static void take_error_object(lua_State *L, const char *body, size_t len)
+{
+    if (!mg_json_decode(L, body, len) || !lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_getfield(L, -1, "error");
+    if (lua_istable(L, -1)) {
+        int error_object = lua_gettop(L);
+        lua_pushvalue(L, error_object);
+        lua_setfield(L, -4, "error");
+        lua_getfield(L, error_object, "message");
+        if (lua_type(L, -1) == LUA_TSTRING)
+            lua_setfield(L, -4, "message");
+        else
+            lua_pop(L, 1);
+        lua_pushvalue(L, -3);
+        copy_field(L, error_object, "code", "code");
+        copy_field(L, error_object, "metadata", "metadata");
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 2);
+}
+
+/* Without a message in the body (an HTML page from a proxy, an empty body),
+ * the status line's reason phrase, else the standard one, says what failed. */
+static void set_fallback_message(lua_State *L, int res, lua_Integer status)
+{
+    const char *reason;
+    lua_getfield(L, -1, "message");
+    if (!lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, res, "reason");
+    if (lua_type(L, -1) == LUA_TSTRING && mg_rawlen(L, -1) > 0) {
+        lua_setfield(L, -2, "message");
+        return;
+    }
+    lua_pop(L, 1);
+    reason = standard_reason(status);
+    if (reason != NULL)
+        lua_pushstring(L, reason);
+    else
+        lua_pushfstring(L, "HTTP %d", (int)status);
+    lua_setfield(L, -2, "message");
+}
+
+void mg_push_api_error(lua_State *L, int res)
+{
+    size_t len;
+    const char *body;
+    lua_Integer status;
+    lua_getfield(L, res, "status");
+    status = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    push_response_fields(L, res);
+    lua_getfield(L, res, "body");
+    body = lua_tolstring(L, -1, &len);
+    lua_pop(L, 1); /* res keeps the body alive */
+    if (body != NULL)
+        take_error_object(L, body, len);
+    set_fallback_message(L, res, status);
+    mg_push_error(L, "APIError");
+}
+
+static int starts_like_object(const char *body, size_t len)
+{
+    size_t i = 0;
+    while (i < len && strchr(" \t\r\n", body[i]) != NULL && body[i] != '\0')
+        i++;
+    return i < len && body[i] == '{';
+}
+
+static void push_validation_message(lua_State *L, int res, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    lua_pushvfstring(L, format, args);
+    va_end(args);
+    push_response_validation_error(L, res, lua_tostring(L, -1));
+    lua_replace(L, -2);
+}
+
+/* core.decode_response(res, success_status) -> object | nil, error */
+int mg_decode_response_lua(lua_State *L)
+{
+    lua_Integer status, success = luaL_checkinteger(L, 2);
+    size_t len;
+    const char *body;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 2);
+    lua_getfield(L, 1, "status");
+    status = lua_tointeger(L, -1);
+    lua_getfield(L, 1, "body");
+    body = lua_tolstring(L, -1, &len);
+    if (status == success) {
+        if (body == NULL || !starts_like_object(body, len))
+            push_validation_message(L, 1, "expected a JSON object in the response body");
+        else if (mg_json_decode(L, body, len))
+            return 1;
+        else
+            push_validation_message(L, 1, "response body is not valid JSON: %s", lua_tostring(L, -1));
+    } else if (status >= 300) {
+        mg_push_api_error(L, 1);
+    } else {
+        push_validation_message(L, 1, "expected HTTP %d, got HTTP %d", (int)success, (int)status);
+    }
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
+}

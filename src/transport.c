@@ -1,0 +1,442 @@
+/* The transport: one libcurl easy handle owned by a userdata, reused across
+ * calls so that the connection is kept alive. libcurl's callbacks only fill
+ * C buffers; nothing touches the Lua API until curl_easy_perform returns,
+ * because a Lua error raised inside a callback would longjmp across libcurl.
+ * Every C resource lives in the userdata, so an error raised at any point
+ * leaves it to __gc. */
+#include <stdlib.h>
+#include <string.h>
+#include <ctype.h>
+#include <curl/curl.h>
+#include "modelgates.h"
+
+static const char TRANSPORT_MT[] = "modelgates.core.transport";
+
+#define DEFAULT_MAX_RESPONSE_BYTES (16u * 1024u * 1024u)
+#define MAX_HEADER_BYTES (256u * 1024u)
+/* A buffer that grew past this for one large response is released after it. */
+#define RETAINED_BUFFER_BYTES (1024u * 1024u)
+
+typedef struct {
+    char *data;
+    size_t len;
+    size_t cap;
+    size_t limit;
+    int overflowed;
+} byte_buffer;
+
+typedef struct {
+    CURL *curl;
+    struct curl_slist *request_headers;
+    byte_buffer body;
+    byte_buffer head;
+    char error_text[CURL_ERROR_SIZE];
+} transport;
+
+static int buffer_append(byte_buffer *buf, const char *data, size_t len)
+{
+    if (len > buf->limit - buf->len) {
+        buf->overflowed = 1;
+        return 0;
+    }
+    if (buf->len + len > buf->cap) {
+        size_t cap = buf->cap ? buf->cap : 4096;
+        char *grown;
+        while (cap < buf->len + len)
+            cap *= 2;
+        grown = realloc(buf->data, cap);
+        if (grown == NULL)
+            return 0;
+        buf->data = grown;
+        buf->cap = cap;
+    }
+    memcpy(buf->data + buf->len, data, len);
+    buf->len += len;
+    return 1;
+}
+
+static void buffer_restart(byte_buffer *buf, size_t limit)
+{
+    if (buf->cap > RETAINED_BUFFER_BYTES) {
+        free(buf->data);
+        buf->data = NULL;
+        buf->cap = 0;
+    }
+    buf->len = 0;
+    buf->limit = limit;
+    buf->overflowed = 0;
+}
+
+static void buffer_free(byte_buffer *buf)
+{
+    free(buf->data);
+    buf->data = NULL;
+    buf->len = buf->cap = 0;
+}
+
+static size_t on_body(char *data, size_t size, size_t count, void *userdata)
+{
+    transport *t = userdata;
+    size_t len = size * count;
+    return buffer_append(&t->body, data, len) ? len : 0;
+}
+
+/* Only the last response's headers count: an interim 100 Continue starts
+ * its own block with a status line, which restarts the buffer. */
+static size_t on_header(char *data, size_t size, size_t count, void *userdata)
+{
+    transport *t = userdata;
+    size_t len = size * count;
+    if (len >= 5 && memcmp(data, "HTTP/", 5) == 0)
+        t->head.len = 0;
+    return buffer_append(&t->head, data, len) ? len : 0;
+}
+
+static transport *check_transport(lua_State *L, int idx)
+{
+    transport *t = luaL_checkudata(L, idx, TRANSPORT_MT);
+    if (t->curl == NULL)
+        luaL_argerror(L, idx, "transport is closed");
+    return t;
+}
+
+static void release(transport *t)
+{
+    if (t->curl != NULL) {
+        curl_easy_cleanup(t->curl);
+        t->curl = NULL;
+    }
+    curl_slist_free_all(t->request_headers);
+    t->request_headers = NULL;
+    buffer_free(&t->body);
+    buffer_free(&t->head);
+}
+
+static int transport_gc(lua_State *L)
+{
+    release(luaL_checkudata(L, 1, TRANSPORT_MT));
+    return 0;
+}
+
+static int transport_tostring(lua_State *L)
+{
+    transport *t = luaL_checkudata(L, 1, TRANSPORT_MT);
+    lua_pushfstring(L, "modelgates.transport (%s)", t->curl ? "open" : "closed");
+    return 1;
+}
+
+int mg_transport_new(lua_State *L)
+{
+    static int curl_ready = 0;
+    transport *t;
+    if (!curl_ready) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+            return luaL_error(L, "curl_global_init failed");
+        curl_ready = 1;
+    }
+    t = lua_newuserdata(L, sizeof *t);
+    memset(t, 0, sizeof *t);
+    luaL_getmetatable(L, TRANSPORT_MT);
+    lua_setmetatable(L, -2);
+    t->curl = curl_easy_init();
+    if (t->curl == NULL)
+        return luaL_error(L, "curl_easy_init failed");
+    return 1;
+}
+
+/* Reads the optional field `name` of the request table at index 2. */
+static const char *opt_string_field(lua_State *L, const char *name)
+{
+    const char *value;
+    lua_getfield(L, 2, name);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return NULL;
+    }
+    if (lua_type(L, -1) != LUA_TSTRING)
+        luaL_error(L, "request.%s: expected a string, got %s", name, luaL_typename(L, -1));
+    value = lua_tostring(L, -1);
+    lua_pop(L, 1); /* the request table keeps the string alive */
+    return value;
+}
+
+static long opt_millis_field(lua_State *L, const char *name)
+{
+    lua_Number seconds;
+    lua_getfield(L, 2, name);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    if (lua_type(L, -1) != LUA_TNUMBER || !(lua_tonumber(L, -1) > 0))
+        luaL_error(L, "request.%s: expected a number of seconds > 0", name);
+    seconds = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    return seconds > 2147483.0 ? 2147483000L : (long)(seconds * 1000.0 + 0.5);
+}
+
+static size_t opt_size_field(lua_State *L, const char *name, size_t fallback)
+{
+    lua_Number n;
+    lua_getfield(L, 2, name);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return fallback;
+    }
+    n = lua_tonumber(L, -1);
+    if (lua_type(L, -1) != LUA_TNUMBER || !(n >= 1) || n > 4294967295.0)
+        luaL_error(L, "request.%s: expected a positive number of bytes", name);
+    lua_pop(L, 1);
+    return (size_t)n;
+}
+
+static int is_clean_header_line(const char *line, size_t len)
+{
+    return strlen(line) == len && strpbrk(line, "\r\n") == NULL;
+}
+
+/* The list is stored in the userdata as it grows, so that an error raised
+ * half way leaves nothing unowned. */
+static void set_request_headers(lua_State *L, transport *t)
+{
+    int i, n;
+    curl_slist_free_all(t->request_headers);
+    t->request_headers = NULL;
+    lua_getfield(L, 2, "headers");
+    if (!lua_isnil(L, -1)) {
+        luaL_checktype(L, -1, LUA_TTABLE);
+        n = (int)mg_rawlen(L, -1);
+        for (i = 1; i <= n; i++) {
+            size_t len;
+            const char *line;
+            struct curl_slist *grown;
+            lua_rawgeti(L, -1, i);
+            line = lua_tolstring(L, -1, &len);
+            if (lua_type(L, -1) != LUA_TSTRING || !is_clean_header_line(line, len))
+                luaL_error(L, "request.headers[%d]: expected a header line without CR, LF or NUL", i);
+            grown = curl_slist_append(t->request_headers, line);
+            if (grown == NULL)
+                luaL_error(L, "out of memory");
+            t->request_headers = grown;
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
+    /* libcurl would otherwise add its own for POST bodies over 1 KiB and
+     * wait for 100 Continue. */
+    t->request_headers = curl_slist_append(t->request_headers, "Expect:");
+    if (t->request_headers == NULL)
+        luaL_error(L, "out of memory");
+}
+
+static void set_method_and_body(lua_State *L, transport *t)
+{
+    CURL *curl = t->curl;
+    size_t body_len = 0;
+    const char *method = opt_string_field(L, "method");
+    const char *body;
+    const char *c;
+    if (method == NULL || *method == '\0')
+        luaL_error(L, "request.method: expected an HTTP method");
+    for (c = method; *c; c++)
+        if (!isupper((unsigned char)*c))
+            luaL_error(L, "request.method: expected an upper-case HTTP method");
+    lua_getfield(L, 2, "body");
+    body = lua_tolstring(L, -1, &body_len);
+    if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
+        luaL_error(L, "request.body: expected a string");
+    lua_pop(L, 1);
+    if (body != NULL) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    } else if (strcmp(method, "POST") == 0) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+    } else {
+        curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+    }
+    if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
+        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+}
+
+/* curl_easy_reset keeps the live connections, so every call starts from
+ * libcurl's defaults without giving up keep-alive. */
+static void configure(lua_State *L, transport *t)
+{
+    CURL *curl = t->curl;
+    const char *url = opt_string_field(L, "url");
+    const char *ca_file = opt_string_field(L, "ca_file");
+    const char *ca_path = opt_string_field(L, "ca_path");
+    long timeout_ms = opt_millis_field(L, "timeout");
+    long connect_timeout_ms = opt_millis_field(L, "connect_timeout");
+    size_t max_body = opt_size_field(L, "max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES);
+    if (url == NULL)
+        luaL_error(L, "request.url: expected a string");
+    curl_easy_reset(curl);
+    set_method_and_body(L, t);
+    set_request_headers(L, t);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, t->request_headers);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, t->error_text);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
+    if (ca_file != NULL)
+        curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file);
+    if (ca_path != NULL)
+        curl_easy_setopt(curl, CURLOPT_CAPATH, ca_path);
+    buffer_restart(&t->body, max_body);
+    buffer_restart(&t->head, MAX_HEADER_BYTES);
+    t->error_text[0] = '\0';
+}
+
+static void push_lower(lua_State *L, const char *s, size_t len)
+{
+    luaL_Buffer b;
+    size_t i;
+    luaL_buffinit(L, &b);
+    for (i = 0; i < len; i++)
+        luaL_addchar(&b, (char)tolower((unsigned char)s[i]));
+    luaL_pushresult(&b);
+}
+
+static const char *trim(const char *start, const char **end)
+{
+    while (start < *end && (*start == ' ' || *start == '\t'))
+        start++;
+    while (*end > start && ((*end)[-1] == ' ' || (*end)[-1] == '\t' || (*end)[-1] == '\r'))
+        (*end)--;
+    return start;
+}
+
+/* Sets res.reason from the status line and res.headers from the header
+ * lines; names are lower-cased and repeated headers joined with ", ". */
+static void push_headers(lua_State *L, const byte_buffer *head, int res)
+{
+    const char *p = head->data, *stop = head->data + head->len;
+    int first = 1;
+    lua_newtable(L);
+    while (p < stop) {
+        const char *eol = memchr(p, '\n', (size_t)(stop - p));
+        const char *line_end = eol ? eol : stop;
+        const char *colon = memchr(p, ':', (size_t)(line_end - p));
+        if (first) {
+            const char *reason = memchr(p, ' ', (size_t)(line_end - p));
+            reason = reason ? memchr(reason + 1, ' ', (size_t)(line_end - reason - 1)) : NULL;
+            if (reason != NULL) {
+                const char *reason_end = line_end;
+                reason = trim(reason, &reason_end);
+                lua_pushlstring(L, reason, (size_t)(reason_end - reason));
+                lua_setfield(L, res, "reason");
+            }
+            first = 0;
+        } else if (colon != NULL && colon > p && *p != ' ' && *p != '\t') {
+            const char *value_end = line_end;
+            const char *value = trim(colon + 1, &value_end);
+            push_lower(L, p, (size_t)(colon - p));
+            lua_pushvalue(L, -1);
+            lua_rawget(L, -3);
+            if (lua_isnil(L, -1)) {
+                lua_pop(L, 1);
+                lua_pushlstring(L, value, (size_t)(value_end - value));
+            } else {
+                lua_pushliteral(L, ", ");
+                lua_pushlstring(L, value, (size_t)(value_end - value));
+                lua_concat(L, 3);
+            }
+            lua_rawset(L, -3);
+        }
+        p = line_end + 1;
+    }
+    lua_setfield(L, res, "headers");
+}
+
+static void push_transport_error(lua_State *L, transport *t, CURLcode code)
+{
+    const char *type = "ConnectionError";
+    const char *reason = t->error_text[0] ? t->error_text : curl_easy_strerror(code);
+    lua_createtable(L, 0, 3);
+    if (code == CURLE_OPERATION_TIMEDOUT) {
+        type = "TimeoutError";
+    } else if (code == CURLE_WRITE_ERROR && t->body.overflowed) {
+        type = "ResponseValidationError";
+        lua_pushfstring(L, "response body exceeds max_response_bytes (%f bytes)", (lua_Number)t->body.limit);
+        lua_setfield(L, -2, "message");
+    } else if (code == CURLE_WRITE_ERROR && t->head.overflowed) {
+        type = "ResponseValidationError";
+        lua_pushliteral(L, "response headers exceed 256 KiB");
+        lua_setfield(L, -2, "message");
+    }
+    lua_getfield(L, -1, "message");
+    if (lua_isnil(L, -1)) {
+        lua_pushstring(L, reason);
+        lua_setfield(L, -3, "message");
+    }
+    lua_pop(L, 1);
+    lua_pushinteger(L, (lua_Integer)code);
+    lua_setfield(L, -2, "curl_code");
+    mg_push_error(L, type);
+}
+
+/* transport:perform(request) -> { status, reason, headers, body } | nil, error
+ * request = { method, url, headers = { "Name: value", ... }, body,
+ *             timeout, connect_timeout, ca_file, ca_path, max_response_bytes } */
+static int transport_perform(lua_State *L)
+{
+    transport *t = check_transport(L, 1);
+    CURLcode code;
+    long status = 0;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    configure(L, t);
+    code = curl_easy_perform(t->curl);
+    curl_slist_free_all(t->request_headers);
+    t->request_headers = NULL;
+    if (code != CURLE_OK) {
+        lua_pushnil(L);
+        push_transport_error(L, t, code);
+        return 2;
+    }
+    curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+    lua_createtable(L, 0, 4);
+    lua_pushinteger(L, (lua_Integer)status);
+    lua_setfield(L, -2, "status");
+    push_headers(L, &t->head, lua_gettop(L));
+    lua_pushlstring(L, t->body.data ? t->body.data : "", t->body.len);
+    lua_setfield(L, -2, "body");
+    return 1;
+}
+
+static int transport_close(lua_State *L)
+{
+    release(luaL_checkudata(L, 1, TRANSPORT_MT));
+    return 0;
+}
+
+void mg_transport_register(lua_State *L)
+{
+    static const luaL_Reg methods[] = {
+        {"perform", transport_perform},
+        {"close", transport_close},
+        {NULL, NULL}
+    };
+    luaL_newmetatable(L, TRANSPORT_MT);
+    lua_pushcfunction(L, transport_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, transport_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_newtable(L);
+    mg_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+}
