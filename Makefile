@@ -26,6 +26,7 @@ OBJECTS = $(SOURCES:src/%.c=$(BUILD)/obj/%.o)
 
 export LUA_PATH := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;
 export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;;
+export MODELGATES_TEST_LUA := $(LUA)
 
 .PHONY: all deps test demo clean lint
 
@@ -43,8 +44,7 @@ deps:
 	@bin/install-deps
 
 test: deps $(CORE)
-	$(LUA) /usr/bin/busted --lpath='$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua' \
-		--cpath='$(CURDIR)/$(BUILD)/?.so' spec
+	$(LUA) /usr/bin/busted spec
 
 demo: deps $(CORE)
 	$(LUA) examples/demo.lua

@@ -19,7 +19,8 @@ local MODULE_USER_AGENT = ("lua-modelgates/%s (%s; libcurl/%s)"):format(
 local path_param_spec = { type = "string" }
 
 local function percent_encode(text)
-  return (text:gsub("[^%w%-%._~]", function(char)
+  -- "." too: libcurl would resolve a hash of ".." as a dot segment.
+  return (text:gsub("[^A-Za-z0-9%-_~]", function(char)
     return ("%%%02X"):format(char:byte())
   end))
 end
@@ -176,12 +177,13 @@ local function run(self, name, op, path_values, input, call_options)
 end
 
 --- The arguments of a call, without the keys table itself when it was
---- called as keys:name(...).
+--- called as keys:name(...). Trailing nils do not count.
 local function call_arguments(keys, ...)
   local args = { n = select("#", ...), ... }
   if args.n > 0 and rawequal(args[1], keys) then
-    return { n = args.n - 1, select(2, ...) }
+    args = { n = args.n - 1, select(2, ...) }
   end
+  while args.n > 0 and args[args.n] == nil do args.n = args.n - 1 end
   return args
 end
 
