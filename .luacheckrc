@@ -1,3 +1,3 @@
 std = "max"
-max_line_length = 120
+max_line_length = 130
 files["spec/"] = { std = "+busted" }

@@ -28,7 +28,13 @@ export LUA_PATH := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;
 export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;;
 export MODELGATES_TEST_LUA := $(LUA)
 
-.PHONY: all deps test demo clean lint
+# LuaRocks looks for curl/curl.h in /usr/include; Debian keeps it in the
+# multiarch directory that pkg-config names.
+CURL_INCDIR ?= $(or $(patsubst -I%,%,$(filter -I%,$(CURL_CFLAGS))),/usr/include)
+ROCKSPEC = rockspec/modelgates-dev-1.rockspec
+ROCK_TREE = $(CURDIR)/build/rock-$(LUA_VERSION)
+
+.PHONY: all deps test demo clean lint check-rock check-memory
 
 all: $(CORE)
 
@@ -48,6 +54,24 @@ test: deps $(CORE)
 
 demo: deps $(CORE)
 	$(LUA) examples/demo.lua
+
+# Installs the rock into a tree of its own and uses it from outside the
+# repository, with only that tree's paths.
+check-rock: deps
+	rm -rf $(ROCK_TREE)
+	luarocks --lua-version=$(LUA_VERSION) make --deps-mode=none --tree $(ROCK_TREE) \
+		$(ROCKSPEC) CURL_INCDIR=$(CURL_INCDIR)
+	cd $$(mktemp -d) && \
+		LUA_PATH='$(ROCK_TREE)/share/lua/$(LUA_VERSION)/?.lua;$(ROCK_TREE)/share/lua/$(LUA_VERSION)/?/init.lua;;' \
+		LUA_CPATH='$(ROCK_TREE)/lib/lua/$(LUA_VERSION)/?.so;;' \
+		MODELGATES_SERVER='$(CURDIR)/bin/modelgates-server' \
+		$(LUA) $(CURDIR)/.ci/installed_rock_check.lua
+
+# The whole suite under valgrind: no definite leak, no invalid access.
+check-memory: deps $(CORE)
+	@EXTRA_PACKAGES=valgrind bin/install-deps
+	valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=3 \
+		$(LUA) /usr/bin/busted spec
 
 lint:
 	luacheck lua spec bin examples

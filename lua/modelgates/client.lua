@@ -169,7 +169,7 @@ local function run(self, name, op, path_values, input, call_options)
     body, err = core.decode_response(res, op.success)
     if body then
       check_returns(name, op, body, res)
-      return body, { status = res.status, headers = res.headers, attempts = 1 }
+      return body, { status = res.status, headers = res.headers, body = res.body, attempts = 1 }
     end
   end
   err.attempts = 1

@@ -1,0 +1,47 @@
+-- The quickstart: every operation once, printed readably.
+--
+--   MODELGATES_API_KEY=... lua5.4 examples/quickstart.lua
+--
+-- Run by `make demo` against the bundled local server (examples/demo.lua),
+-- which hands it a client's keys table.
+local modelgates = require("modelgates")
+
+local given = ...
+local keys = type(given) == "table" and given or modelgates.keys
+
+--- The plaintext key is a secret: show only enough to recognise it.
+local function mask(secret)
+  return secret:sub(1, 9) .. ("*"):rep(8) .. secret:sub(-3)
+end
+
+local function show(title, record)
+  print(("%-28s %s  name=%q  limit=%s  reset=%s  disabled=%s"):format(title, record.hash:sub(1, 12),
+    record.name, tostring(record.limit or "none"), tostring(record.limit_reset or "never"),
+    tostring(record.disabled)))
+end
+
+local created = keys.create({
+  name = "quickstart", limit = 50, limit_reset = "monthly",
+  include_byok_in_limit = true, expires_at = os.time() + 30 * 24 * 3600,
+})
+show("created", created.data)
+print(("%-28s %s (shown once; store it now)"):format("plaintext key", mask(created.key)))
+
+local page = keys.list({ include_disabled = true })
+print(("%-28s %d key(s) on the first page"):format("listed", #page.data))
+
+local fetched, res = keys.get(created.data.hash)
+show(("got (HTTP %d)"):format(res.status), fetched.data)
+
+local updated = keys.update(created.data.hash, { disabled = true, limit = modelgates.null })
+show("updated: disabled, no limit", updated.data)
+
+local deleted = keys.delete(created.data.hash)
+print(("%-28s deleted=%s"):format("deleted", tostring(deleted.deleted)))
+
+local ok, err = pcall(keys.get, created.data.hash)
+print(("%-28s %s"):format("get after delete", ok and "still there?!" or tostring(err)))
+
+local me = keys.get_current_key_metadata().data
+print(("%-28s label=%s  management=%s  limit_remaining=%s"):format("current key", me.label,
+  tostring(me.is_management_key), tostring(me.limit_remaining or "unlimited")))

@@ -1,0 +1,63 @@
+rockspec_format = "3.0"
+package = "modelgates"
+version = "dev-1"
+
+source = {
+  url = "git+https://github.com/lua-modelgates/lua-modelgates.git",
+  branch = "main",
+}
+
+description = {
+  summary = "Client for the ModelGates API-key management API, with a libcurl C core",
+  detailed = [[
+    All six operations of the ModelGates API-key management API (current key,
+    list, create, get, update, delete) as plain Lua tables, with typed errors,
+    argument checking before anything is sent, keep-alive over one libcurl
+    handle, and a local ModelGates server for tests.
+  ]],
+  license = "MIT",
+  labels = { "http", "api", "curl", "modelgates" },
+}
+
+dependencies = {
+  "lua >= 5.1",
+  "lua-cjson >= 2.1.0",
+}
+
+test_dependencies = {
+  "busted",
+  "http",
+}
+
+external_dependencies = {
+  CURL = { header = "curl/curl.h", library = "curl" },
+}
+
+build = {
+  type = "builtin",
+  modules = {
+    ["modelgates"] = "lua/modelgates/init.lua",
+    ["modelgates.api"] = "lua/modelgates/api.lua",
+    ["modelgates.client"] = "lua/modelgates/client.lua",
+    ["modelgates.errors"] = "lua/modelgates/errors.lua",
+    ["modelgates.safe"] = "lua/modelgates/safe.lua",
+    ["modelgates.testing"] = "lua/modelgates/testing.lua",
+    ["modelgates.server"] = "lua/modelgates/server.lua",
+    ["modelgates.validate"] = "lua/modelgates/validate.lua",
+    ["modelgates.core"] = {
+      sources = { "src/core.c", "src/errors.c", "src/json.c", "src/response.c", "src/transport.c" },
+      libraries = { "curl" },
+      incdirs = { "src", "$(CURL_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)" },
+    },
+  },
+  install = {
+    bin = {
+      ["modelgates-server"] = "bin/modelgates-server",
+    },
+  },
+}
+
+test = {
+  type = "busted",
+}
