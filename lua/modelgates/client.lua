@@ -25,17 +25,11 @@ local function percent_encode(text)
   end))
 end
 
---- The call's options over the client's; extra headers are merged by name.
+--- The call's options over the client's.
 local function merge_options(client_options, call_options)
   local merged = {}
   for name, value in pairs(client_options) do merged[name] = value end
   for name, value in pairs(call_options) do merged[name] = value end
-  if client_options.headers and call_options.headers then
-    local headers = {}
-    for name, value in pairs(client_options.headers) do headers[name] = value end
-    for name, value in pairs(call_options.headers) do headers[name] = value end
-    merged.headers = headers
-  end
   return merged
 end
 
@@ -59,17 +53,24 @@ local function resolve_api_key(options, context)
   return key
 end
 
---- "Name: value" lines; a later header replaces an earlier one of the same
---- name, whatever its case.
-local function header_lines(pairs_list)
+--- "Name: value" lines from { name, value } pairs, in order; a later header
+--- replaces an earlier one of the same name, whatever its case.
+local function header_lines(header_pairs)
   local lines, index_of = {}, {}
-  for _, header in ipairs(pairs_list) do
+  for _, header in ipairs(header_pairs) do
     local key = header[1]:lower()
     local at = index_of[key] or #lines + 1
     index_of[key] = at
     lines[at] = header[1] .. ": " .. header[2]
   end
   return lines
+end
+
+--- Appends the pairs of a table of extra headers, in a stable order.
+local function append_headers(header_pairs, extra)
+  for _, name in ipairs(extra and validate.sorted_names(extra) or {}) do
+    header_pairs[#header_pairs + 1] = { name, extra[name] }
+  end
 end
 
 local function encode_query(specs, values)
@@ -89,8 +90,8 @@ local function build_request(self, name, op, path_values, input, call_options)
   local context = "modelgates.keys." .. name
   local query = op.query and encode_query(op.query, validate.fields(op.query, input, context, "params.")) or ""
   local body = op.body and core.json_encode(validate.fields(op.body, input, context, "body."))
-  local options = merge_options(self.options,
-    validate.fields(api.options, call_options, context, "options."))
+  local call = validate.fields(api.options, call_options, context, "options.")
+  local options = merge_options(self.options, call)
   local api_key = resolve_api_key(options, context)
   local base = option_or_env(options, "server_url", "MODELGATES_BASE_URL", context)
     or api.default_server_url
@@ -104,7 +105,8 @@ local function build_request(self, name, op, path_values, input, call_options)
       or MODULE_USER_AGENT },
   }
   if body then headers[#headers + 1] = { "Content-Type", "application/json" } end
-  for header, value in pairs(options.headers or {}) do headers[#headers + 1] = { header, value } end
+  append_headers(headers, self.options.headers)
+  append_headers(headers, call.headers)
   return {
     method = op.method,
     url = base:gsub("/+$", "") .. path .. query,

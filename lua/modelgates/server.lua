@@ -915,7 +915,7 @@ local function process_alive(pid)
 	local stat = file:read("*a")
 	file:close()
 	-- A zombie has already died; only its parent has not reaped it yet.
-	return stat ~= nil and not stat:match("^%d+ %(.*%) Z")
+	return not stat:match("^%d+ %(.*%) Z")
 end
 
 local function watch_process(self, pid)
