@@ -73,8 +73,13 @@ check-memory: deps $(CORE)
 	valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=3 \
 		$(LUA) /usr/bin/busted spec
 
+LUA_SCRIPTS = $(wildcard bin/modelgates-*) $(wildcard .ci/*.lua)
+
 lint:
-	luacheck lua spec bin examples
+	luacheck lua spec examples $(LUA_SCRIPTS)
 
 clean:
 	rm -rf build
+
+# Targets of their own concern (other Lua hosts, benchmarks, fuzzing).
+-include mk/*.mk
