@@ -8,7 +8,8 @@ describe("modelgates.safe", function()
 
   before_each(function()
     server = handle.server
-    keys = assert(safe.new({ api_key = server.management_key, server_url = server.url, page_size = 2 })).keys
+    keys = assert(safe.new({ api_key = server.management_key, server_url = server.url, page_size = 2,
+      retries = false })).keys
   end)
 
   it("returns the body and the response on success", function()

@@ -1,6 +1,32 @@
 /* luaopen_modelgates_core: the C core of lua-modelgates. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <time.h>
 #include <curl/curl.h>
 #include "modelgates.h"
+
+/* core.now() -> seconds on a monotonic clock, for deadlines and waits:
+ * Lua's own clocks are whole seconds (os.time) or CPU time (os.clock). */
+static int monotonic_now(lua_State *L)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    lua_pushnumber(L, (lua_Number)now.tv_sec + (lua_Number)now.tv_nsec / 1e9);
+    return 1;
+}
+
+/* core.sleep(seconds): the wait between two tries. */
+static int sleep_seconds(lua_State *L)
+{
+    lua_Number seconds = luaL_checknumber(L, 1);
+    struct timespec wait;
+    luaL_argcheck(L, seconds >= 0 && seconds < 86400, 1, "expected seconds in [0, 86400)");
+    wait.tv_sec = (time_t)seconds;
+    wait.tv_nsec = (long)((seconds - (lua_Number)wait.tv_sec) * 1e9);
+    while (nanosleep(&wait, &wait) != 0 && errno == EINTR)
+        ;
+    return 0;
+}
 
 static int push_curl_version(lua_State *L)
 {
@@ -17,6 +43,8 @@ int luaopen_modelgates_core(lua_State *L)
         {"decode_response", mg_decode_response_lua},
         {"json_decode", mg_json_decode_lua},
         {"json_encode", mg_json_encode_lua},
+        {"now", monotonic_now},
+        {"sleep", sleep_seconds},
         {NULL, NULL}
     };
     mg_errors_init(L);

@@ -32,6 +32,10 @@ void mg_transport_register(lua_State *L);
 int mg_transport_new(lua_State *L);
 
 /* response.c: turning status, headers and body into a value or an error. */
+/* Sets res.reason from the status line and res.headers from the header
+ * lines of a raw header block (names lower-cased, repeats joined with ", ")
+ * in the response table at index res. */
+void mg_push_headers(lua_State *L, const char *head, size_t len, int res);
 int mg_decode_response_lua(lua_State *L);
 /* Pushes the API error object for an error status; `res` is the response
  * table (status, reason, headers, body) at index res_idx. */

@@ -5,6 +5,7 @@
  * can share it. */
 #include <stdarg.h>
 #include <string.h>
+#include <ctype.h>
 #include "modelgates.h"
 
 static const struct {
@@ -26,6 +27,76 @@ static const char *standard_reason(lua_Integer status)
         if (standard_reasons[i].status == status)
             return standard_reasons[i].reason;
     return NULL;
+}
+
+static void push_lower(lua_State *L, const char *s, size_t len)
+{
+    luaL_Buffer b;
+    size_t i;
+    luaL_buffinit(L, &b);
+    for (i = 0; i < len; i++)
+        luaL_addchar(&b, (char)tolower((unsigned char)s[i]));
+    luaL_pushresult(&b);
+}
+
+static const char *trim(const char *start, const char **end)
+{
+    while (start < *end && (*start == ' ' || *start == '\t'))
+        start++;
+    while (*end > start && ((*end)[-1] == ' ' || (*end)[-1] == '\t' || (*end)[-1] == '\r'))
+        (*end)--;
+    return start;
+}
+
+static void set_reason(lua_State *L, const char *line, const char *line_end, int res)
+{
+    const char *reason = memchr(line, ' ', (size_t)(line_end - line));
+    const char *reason_end = line_end;
+    if (reason == NULL)
+        return;
+    reason = memchr(reason + 1, ' ', (size_t)(line_end - reason - 1));
+    if (reason == NULL)
+        return;
+    reason = trim(reason, &reason_end);
+    lua_pushlstring(L, reason, (size_t)(reason_end - reason));
+    lua_setfield(L, res, "reason");
+}
+
+static void add_header(lua_State *L, const char *line, const char *colon, const char *line_end)
+{
+    const char *value_end = line_end;
+    const char *value = trim(colon + 1, &value_end);
+    push_lower(L, line, (size_t)(colon - line));
+    lua_pushvalue(L, -1);
+    lua_rawget(L, -3);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushlstring(L, value, (size_t)(value_end - value));
+    } else {
+        lua_pushliteral(L, ", ");
+        lua_pushlstring(L, value, (size_t)(value_end - value));
+        lua_concat(L, 3);
+    }
+    lua_rawset(L, -3);
+}
+
+void mg_push_headers(lua_State *L, const char *head, size_t len, int res)
+{
+    const char *p = head, *stop = head + len;
+    int first = 1;
+    lua_newtable(L);
+    while (p < stop) {
+        const char *eol = memchr(p, '\n', (size_t)(stop - p));
+        const char *line_end = eol ? eol : stop;
+        const char *colon = memchr(p, ':', (size_t)(line_end - p));
+        if (first)
+            set_reason(L, p, line_end, res);
+        else if (colon != NULL && colon > p && *p != ' ' && *p != '\t')
+            add_header(L, p, colon, line_end);
+        first = 0;
+        p = line_end + 1;
+    }
+    lua_setfield(L, res, "headers");
 }
 
 static void copy_field(lua_State *L, int from, const char *from_name, const char *to_name)

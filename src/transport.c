@@ -4,9 +4,13 @@
  * because a Lua error raised inside a callback would longjmp across libcurl.
  * Every C resource lives in the userdata, so an error raised at any point
  * leaves it to __gc. */
+#define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
 #include <ctype.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
 #include <curl/curl.h>
 #include "modelgates.h"
 
@@ -27,6 +31,10 @@ typedef struct {
 
 typedef struct {
     CURL *curl;
+    /* The process that made the handle: after a fork (nginx's master to its
+     * workers) the child must not use, nor close, the parent's connections. */
+    pid_t owner;
+    long timeout_ms;
     struct curl_slist *request_headers;
     byte_buffer body;
     byte_buffer head;
@@ -141,7 +149,22 @@ int mg_transport_new(lua_State *L)
     t->curl = curl_easy_init();
     if (t->curl == NULL)
         return luaL_error(L, "curl_easy_init failed");
+    t->owner = getpid();
     return 1;
+}
+
+/* In a forked child the inherited handle's connections belong to the
+ * parent: closing them here would send TLS close_notify on the parent's
+ * sessions. The child abandons that handle (a bounded, once-per-fork cost)
+ * and starts a fresh one. */
+static void leave_parent_handle(lua_State *L, transport *t)
+{
+    if (t->owner == getpid())
+        return;
+    t->curl = curl_easy_init();
+    if (t->curl == NULL)
+        luaL_error(L, "curl_easy_init failed");
+    t->owner = getpid();
 }
 
 /* Reads the optional field `name` of the request table at index 2. */
@@ -269,6 +292,7 @@ static void configure(lua_State *L, transport *t)
     const char *ca_path = opt_string_field(L, "ca_path");
     long timeout_ms = opt_millis_field(L, "timeout");
     long connect_timeout_ms = opt_millis_field(L, "connect_timeout");
+    long stall_ms = opt_millis_field(L, "stall_timeout");
     size_t max_body = opt_size_field(L, "max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES);
     if (url == NULL)
         luaL_error(L, "request.url: expected a string");
@@ -291,6 +315,17 @@ static void configure(lua_State *L, transport *t)
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
+    t->timeout_ms = timeout_ms;
+    if (stall_ms > 0) {
+        /* libcurl counts this limit in whole seconds. */
+        curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, (stall_ms + 999) / 1000);
+    }
+    /* A request that must not be sent twice gets a connection of its own:
+     * on a reused connection that died, libcurl silently sends it again. */
+    lua_getfield(L, 2, "fresh_connect");
+    curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, lua_toboolean(L, -1) ? 1L : 0L);
+    lua_pop(L, 1);
     if (ca_file != NULL)
         curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file);
     if (ca_path != NULL)
@@ -300,81 +335,36 @@ static void configure(lua_State *L, transport *t)
     t->error_text[0] = '\0';
 }
 
-static void push_lower(lua_State *L, const char *s, size_t len)
+/* Which limit a CURLE_OPERATION_TIMEDOUT hit: libcurl reports all three
+ * with the same code. */
+static const char *timeout_limit(transport *t, curl_off_t pretransfer_us)
 {
-    luaL_Buffer b;
-    size_t i;
-    luaL_buffinit(L, &b);
-    for (i = 0; i < len; i++)
-        luaL_addchar(&b, (char)tolower((unsigned char)s[i]));
-    luaL_pushresult(&b);
-}
-
-static const char *trim(const char *start, const char **end)
-{
-    while (start < *end && (*start == ' ' || *start == '\t'))
-        start++;
-    while (*end > start && ((*end)[-1] == ' ' || (*end)[-1] == '\t' || (*end)[-1] == '\r'))
-        (*end)--;
-    return start;
-}
-
-/* Sets res.reason from the status line and res.headers from the header
- * lines; names are lower-cased and repeated headers joined with ", ". */
-static void push_headers(lua_State *L, const byte_buffer *head, int res)
-{
-    const char *p = head->data, *stop = head->data + head->len;
-    int first = 1;
-    lua_newtable(L);
-    while (p < stop) {
-        const char *eol = memchr(p, '\n', (size_t)(stop - p));
-        const char *line_end = eol ? eol : stop;
-        const char *colon = memchr(p, ':', (size_t)(line_end - p));
-        if (first) {
-            const char *reason = memchr(p, ' ', (size_t)(line_end - p));
-            reason = reason ? memchr(reason + 1, ' ', (size_t)(line_end - reason - 1)) : NULL;
-            if (reason != NULL) {
-                const char *reason_end = line_end;
-                reason = trim(reason, &reason_end);
-                lua_pushlstring(L, reason, (size_t)(reason_end - reason));
-                lua_setfield(L, res, "reason");
-            }
-            first = 0;
-        } else if (colon != NULL && colon > p && *p != ' ' && *p != '\t') {
-            const char *value_end = line_end;
-            const char *value = trim(colon + 1, &value_end);
-            push_lower(L, p, (size_t)(colon - p));
-            lua_pushvalue(L, -1);
-            lua_rawget(L, -3);
-            if (lua_isnil(L, -1)) {
-                lua_pop(L, 1);
-                lua_pushlstring(L, value, (size_t)(value_end - value));
-            } else {
-                lua_pushliteral(L, ", ");
-                lua_pushlstring(L, value, (size_t)(value_end - value));
-                lua_concat(L, 3);
-            }
-            lua_rawset(L, -3);
-        }
-        p = line_end + 1;
-    }
-    lua_setfield(L, res, "headers");
+    curl_off_t total_us = 0;
+    curl_easy_getinfo(t->curl, CURLINFO_TOTAL_TIME_T, &total_us);
+    if (pretransfer_us == 0)
+        return "connect_timeout";
+    if (t->timeout_ms > 0 && total_us / 1000 >= t->timeout_ms - 5)
+        return "timeout";
+    return "stall_timeout";
 }
 
 static void push_transport_error(lua_State *L, transport *t, CURLcode code)
 {
     const char *type = "ConnectionError";
     const char *reason = t->error_text[0] ? t->error_text : curl_easy_strerror(code);
-    lua_createtable(L, 0, 3);
+    curl_off_t pretransfer_us = 0;
+    curl_easy_getinfo(t->curl, CURLINFO_PRETRANSFER_TIME_T, &pretransfer_us);
+    lua_createtable(L, 0, 5);
     if (code == CURLE_OPERATION_TIMEDOUT) {
         type = "TimeoutError";
-    } else if (code == CURLE_WRITE_ERROR && t->body.overflowed) {
+        lua_pushstring(L, timeout_limit(t, pretransfer_us));
+        lua_setfield(L, -2, "limit");
+    } else if (code == CURLE_WRITE_ERROR && (t->body.overflowed || t->head.overflowed)) {
         type = "ResponseValidationError";
-        lua_pushfstring(L, "response body exceeds max_response_bytes (%f bytes)", (lua_Number)t->body.limit);
-        lua_setfield(L, -2, "message");
-    } else if (code == CURLE_WRITE_ERROR && t->head.overflowed) {
-        type = "ResponseValidationError";
-        lua_pushliteral(L, "response headers exceed 256 KiB");
+        lua_pushstring(L, t->body.overflowed ? "max_response_bytes" : "max_header_bytes");
+        lua_setfield(L, -2, "limit");
+        lua_pushfstring(L, "response %s exceed %f bytes", t->body.overflowed ? "body" : "headers",
+                        (lua_Number)(t->body.overflowed ? t->body.limit : t->head.limit));
         lua_setfield(L, -2, "message");
     }
     lua_getfield(L, -1, "message");
@@ -383,14 +373,42 @@ static void push_transport_error(lua_State *L, transport *t, CURLcode code)
         lua_setfield(L, -3, "message");
     }
     lua_pop(L, 1);
+    /* Nothing was sent when the transfer never began (no connection). */
+    lua_pushboolean(L, pretransfer_us > 0);
+    lua_setfield(L, -2, "request_sent");
     lua_pushinteger(L, (lua_Integer)code);
     lua_setfield(L, -2, "curl_code");
     mg_push_error(L, type);
 }
 
+/* libcurl avoids SIGPIPE on its own sockets, but a TLS library may still
+ * write to a socket the peer closed. The signal is blocked for the
+ * transfer and a pending one discarded, so it can never kill the host
+ * process, and the host's own disposition is left as it was. */
+static CURLcode perform_without_sigpipe(CURL *curl)
+{
+    sigset_t pipe_only, previous;
+    struct timespec no_wait = {0, 0};
+    CURLcode code;
+    int was_pending;
+    sigset_t pending;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    sigpending(&pending);
+    was_pending = sigismember(&pending, SIGPIPE);
+    sigprocmask(SIG_BLOCK, &pipe_only, &previous);
+    code = curl_easy_perform(curl);
+    if (!was_pending)
+        while (sigtimedwait(&pipe_only, NULL, &no_wait) > 0)
+            ;
+    sigprocmask(SIG_SETMASK, &previous, NULL);
+    return code;
+}
+
 /* transport:perform(request) -> { status, reason, headers, body } | nil, error
  * request = { method, url, headers = { "Name: value", ... }, body,
- *             timeout, connect_timeout, ca_file, ca_path, max_response_bytes } */
+ *             timeout, connect_timeout, stall_timeout (seconds),
+ *             ca_file, ca_path, max_response_bytes, fresh_connect } */
 static int transport_perform(lua_State *L)
 {
     transport *t = check_transport(L, 1);
@@ -398,8 +416,9 @@ static int transport_perform(lua_State *L)
     long status = 0;
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
+    leave_parent_handle(L, t);
     configure(L, t);
-    code = curl_easy_perform(t->curl);
+    code = perform_without_sigpipe(t->curl);
     curl_slist_free_all(t->request_headers);
     t->request_headers = NULL;
     if (code != CURLE_OK) {
@@ -411,7 +430,7 @@ static int transport_perform(lua_State *L)
     lua_createtable(L, 0, 4);
     lua_pushinteger(L, (lua_Integer)status);
     lua_setfield(L, -2, "status");
-    push_headers(L, &t->head, lua_gettop(L));
+    mg_push_headers(L, t->head.data ? t->head.data : "", t->head.len, lua_gettop(L));
     lua_pushlstring(L, t->body.data ? t->body.data : "", t->body.len);
     lua_setfield(L, -2, "body");
     return 1;

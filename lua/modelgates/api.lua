@@ -8,6 +8,11 @@
 --- raises its typed error whatever this says), `returns` (the shape the
 --- success body must have: field name -> kind, see modelgates.client).
 ---
+--- `once` marks an operation that must not reach the server twice (create:
+--- a second try could make a second key), `absent_means_done` one whose
+--- retry may find its work already done (delete: 404 after a try whose
+--- outcome is unknown), with the body that success would have had.
+---
 --- A field spec: `type` (see modelgates.validate), `required`, `nullable`
 --- (modelgates.null is accepted and sent as JSON null), and the type's own
 --- settings (`min`, `values`, `fields`).
@@ -38,6 +43,7 @@ return {
     },
     create = {
       method = "POST", path = "/keys", success = 201, errors = { 400, 401, 403, 429, 500 },
+      once = true,
       body = {
         name = { type = "string", required = true },
         limit = limit,
@@ -77,7 +83,30 @@ return {
       method = "DELETE", path = "/keys/{hash}", path_params = hash, success = 200,
       errors = { 401, 404, 429, 500 },
       returns = { deleted = "boolean" },
+      absent_means_done = { deleted = true },
     },
+  },
+
+  --- When a failed try is tried again. `statuses`: answers worth another
+  --- try; `refused_statuses`: those that prove the request was not
+  --- processed (so even a `once` operation is tried again);
+  --- `curl_codes`: transport failures worth another try (libcurl's
+  --- CURLcode: 5/6 resolve, 7 connect, 18 partial body, 28 timeout,
+  --- 52 empty reply, 55 send, 56 receive); certificate and protocol errors
+  --- are not.
+  retry = {
+    statuses = { [408] = true, [429] = true, [500] = true, [502] = true, [503] = true, [504] = true },
+    refused_statuses = { [429] = true },
+    curl_codes = { [5] = true, [6] = true, [7] = true, [18] = true, [28] = true, [52] = true,
+                   [55] = true, [56] = true },
+  },
+
+  --- What a client has unless its options say otherwise.
+  defaults = {
+    timeout = 60,
+    connect_timeout = 10,
+    stall_timeout = 30,
+    retries = { max_attempts = 4, initial_interval = 0.5, max_interval = 30, exponent = 1.5, jitter = true },
   },
 
   --- Options of modelgates.new{} and of every call (a call's override the
@@ -85,13 +114,28 @@ return {
   options = {
     api_key = { type = "header_value" },
     server_url = { type = "url" },
+    allow_insecure_http = { type = "boolean" },
     timeout = { type = "number", min = 0, exclusive = true },
     connect_timeout = { type = "number", min = 0, exclusive = true },
+    stall_timeout = { type = "number", min = 0, exclusive = true },
+    retries = {
+      type = "object",
+      disabled_by_false = true,
+      fields = {
+        max_attempts = { type = "integer", min = 1 },
+        initial_interval = { type = "number", min = 0 },
+        max_interval = { type = "number", min = 0 },
+        exponent = { type = "number", min = 1 },
+        max_elapsed = { type = "number", min = 0, exclusive = true },
+        jitter = { type = "boolean" },
+      },
+    },
     user_agent = { type = "header_value" },
     headers = { type = "headers" },
     ca_file = { type = "string" },
     ca_path = { type = "string" },
     max_response_bytes = { type = "integer", min = 1 },
     page_size = { type = "integer", min = 1 },
+    debug = { type = "function" },
   },
 }

@@ -6,6 +6,7 @@ local core = require("modelgates.core")
 local errors = require("modelgates.errors")
 local api = require("modelgates.api")
 local validate = require("modelgates.validate")
+local retry = require("modelgates.retry")
 
 local null = core.null
 local unpack = table.unpack or unpack -- luacheck: ignore 143
@@ -25,12 +26,31 @@ local function percent_encode(text)
   end))
 end
 
---- The call's options over the client's.
+--- The call's options over the client's over the defaults.
 local function merge_options(client_options, call_options)
   local merged = {}
-  for name, value in pairs(client_options) do merged[name] = value end
-  for name, value in pairs(call_options) do merged[name] = value end
+  for _, options in ipairs({ api.defaults, client_options, call_options }) do
+    for name, value in pairs(options) do merged[name] = value end
+  end
   return merged
+end
+
+local function is_loopback(host)
+  return host == "localhost" or host == "[::1]" or host:find("^127%.%d+%.%d+%.%d+$") ~= nil
+end
+
+--- A key is never sent in clear over a network by accident, nor to a host
+--- hidden behind user info ("http://127.0.0.1@elsewhere/").
+local function check_server_url(url, options, context)
+  local scheme, authority = url:match("^(%a+)://([^/?#]*)")
+  if authority:find("@", 1, true) then
+    validate.fail(context, "server_url", "a URL without user info", url)
+  end
+  local host = authority:match("^(%[.-%])") or authority:gsub(":%d*$", "")
+  if scheme == "http" and not options.allow_insecure_http and not is_loopback(host:lower()) then
+    validate.fail(context, "server_url", "https:// (http:// only to a loopback host, unless allow_insecure_http = true)",
+      url)
+  end
 end
 
 --- An option given neither to the client nor to the call comes from the
@@ -95,6 +115,7 @@ local function build_request(self, name, op, path_values, input, call_options)
   local api_key = resolve_api_key(options, context)
   local base = option_or_env(options, "server_url", "MODELGATES_BASE_URL", context)
     or api.default_server_url
+  check_server_url(base, options, context)
   local path = op.path:gsub("{(%w+)}", function(param)
     return percent_encode(path_values[param])
   end)
@@ -112,12 +133,13 @@ local function build_request(self, name, op, path_values, input, call_options)
     url = base:gsub("/+$", "") .. path .. query,
     headers = header_lines(headers),
     body = body,
-    timeout = options.timeout,
     connect_timeout = options.connect_timeout,
+    stall_timeout = options.stall_timeout,
     ca_file = options.ca_file,
     ca_path = options.ca_path,
     max_response_bytes = options.max_response_bytes,
-  }
+    fresh_connect = op.once,
+  }, options
 end
 
 local function is_key_record(value)
@@ -145,16 +167,43 @@ local shape_names = {
 }
 
 --- Step three, after the C core decoded the body: the fields the operation
---- promises are there. Anything else passes through untouched.
-local function check_returns(name, op, body, res)
+--- promises are there (nil when they are). Anything else passes through
+--- untouched.
+local function returns_error(name, op, body, res)
   for field, kind in pairs(op.returns) do
     if not shapes[kind](body[field]) then
-      error(errors.new("ResponseValidationError", {
+      return errors.new("ResponseValidationError", {
         message = ("modelgates.keys.%s: response field %q: expected %s"):format(
           name, field, shape_names[kind]),
-        status_code = res.status, headers = res.headers, body = res.body, attempts = 1,
-      }), 0)
+        status_code = res.status, headers = res.headers, body = res.body,
+      })
     end
+  end
+  return nil
+end
+
+--- The debug hook sees what is sent and received, never a secret: the
+--- Authorization header is redacted and bodies are not shown (a create's
+--- answer holds the plaintext key).
+local function trace(options, format, ...)
+  if options.debug then options.debug(("modelgates: " .. format):format(...)) end
+end
+
+local function trace_request(options, request, attempt)
+  if not options.debug then return end
+  local shown = {}
+  for i, line in ipairs(request.headers) do
+    shown[i] = line:find("^[Aa]uthorization:") and "Authorization: [REDACTED]" or line
+  end
+  trace(options, "attempt %d: %s %s [%s]%s", attempt, request.method, request.url, table.concat(shown, "; "),
+    request.body and (" with a %d-byte body"):format(#request.body) or "")
+end
+
+local function trace_outcome(options, res, err, attempt)
+  if res then
+    trace(options, "attempt %d: HTTP %d, %d-byte body", attempt, res.status, #res.body)
+  else
+    trace(options, "attempt %d: %s", attempt, tostring(err))
   end
 end
 
@@ -163,19 +212,56 @@ local function perform(self, request)
   return self.transport:perform(request)
 end
 
-local function run(self, name, op, path_values, input, call_options)
-  local request = build_request(self, name, op, path_values, input, call_options)
-  local res, err = perform(self, request)
-  if res then
-    local body
-    body, err = core.decode_response(res, op.success)
-    if body then
-      check_returns(name, op, body, res)
-      return body, { status = res.status, headers = res.headers, body = res.body, attempts = 1 }
-    end
+local function response_of(res, attempts)
+  return { status = res.status, headers = res.headers, body = res.body, attempts = attempts }
+end
+
+--- The error to raise after the last try, with what the caller can act on.
+local function final_error(err, res, attempt, hint, op, outcome_unknown)
+  err.attempts = attempt
+  err.retry_after = hint
+  if op.once and outcome_unknown then err.maybe_created = true end
+  if res and res.status >= 300 and res.status < 400 then
+    err.location = res.headers.location
+    err.message = ("redirect (HTTP %d) not followed: the key is only ever sent to server_url"):format(res.status)
   end
-  err.attempts = 1
-  error(err, 0)
+  return err
+end
+
+--- Runs one operation: tries it until it succeeds, or until the retry
+--- policy, the attempts or the time say stop.
+local function run(self, name, op, path_values, input, call_options)
+  local request, options = build_request(self, name, op, path_values, input, call_options)
+  local settings = retry.settings(options)
+  local started = core.now()
+  local deadline = started + options.timeout
+  local outcome_unknown = false
+  local attempt = 0
+  while true do
+    attempt = attempt + 1
+    request.timeout = math.max(deadline - core.now(), 0.001)
+    trace_request(options, request, attempt)
+    local res, err = perform(self, request)
+    trace_outcome(options, res, err, attempt)
+    local body
+    if res then
+      body, err = core.decode_response(res, op.success)
+      err = err or returns_error(name, op, body, res)
+      if not err then return body, response_of(res, attempt) end
+      if op.absent_means_done and outcome_unknown and res.status == 404 then
+        local done = {}
+        for field, value in pairs(op.absent_means_done) do done[field] = value end
+        return done, response_of(res, attempt)
+      end
+    end
+    local retryable, maybe_processed = retry.assess(op, res, err)
+    outcome_unknown = outcome_unknown or maybe_processed
+    local hint = res and retry.server_hint(res.headers, os.time())
+    local wait = retryable and settings and retry.next_wait(settings, attempt, started, deadline, hint)
+    if not wait then error(final_error(err, res, attempt, hint, op, outcome_unknown), 0) end
+    trace(options, "waiting %.3f s before attempt %d", wait, attempt + 1)
+    core.sleep(wait)
+  end
 end
 
 --- The arguments of a call, without the keys table itself when it was

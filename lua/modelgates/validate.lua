@@ -117,8 +117,13 @@ local checkers = {
     return copy
   end,
   object = function(spec, value, context, field)
-    if type(value) ~= "table" then return nil, "a table" end
+    if value == false and spec.disabled_by_false then return false end
+    if type(value) ~= "table" then return nil, spec.disabled_by_false and "a table or false" or "a table" end
     return check_fields(spec.fields, value, context, field .. ".")
+  end,
+  ["function"] = function(_, value)
+    if type(value) == "function" then return value end
+    return nil, "a function"
   end,
 }
 
