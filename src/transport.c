@@ -35,6 +35,16 @@ typedef struct {
      * workers) the child must not use, nor close, the parent's connections. */
     pid_t owner;
     long timeout_ms;
+    /* libcurl's stall limit averages over seconds of history, so a body that
+     * stops after a burst is noticed late: the progress callback watches
+     * for the time since the last byte instead. */
+    long stall_ms;
+    long last_progress_ms;
+    curl_off_t last_progress_bytes;
+    int stalled;
+    /* Requests libcurl sent in one perform: more than one when it silently
+     * re-sent a request whose reused connection had died. */
+    int requests_sent;
     struct curl_slist *request_headers;
     byte_buffer body;
     byte_buffer head;
@@ -98,6 +108,43 @@ static size_t on_header(char *data, size_t size, size_t count, void *userdata)
     if (len >= 5 && memcmp(data, "HTTP/", 5) == 0)
         t->head.len = 0;
     return buffer_append(&t->head, data, len) ? len : 0;
+}
+
+static long monotonic_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow,
+                       curl_off_t ultotal, curl_off_t ulnow)
+{
+    transport *t = userdata;
+    curl_off_t bytes = dlnow + ulnow;
+    long now = monotonic_ms();
+    (void)dltotal;
+    (void)ultotal;
+    if (bytes != t->last_progress_bytes) {
+        t->last_progress_bytes = bytes;
+        t->last_progress_ms = now;
+    } else if (now - t->last_progress_ms >= t->stall_ms) {
+        t->stalled = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static int on_request_ready(void *userdata, char *conn_primary_ip, char *conn_local_ip,
+                            int conn_primary_port, int conn_local_port)
+{
+    transport *t = userdata;
+    (void)conn_primary_ip;
+    (void)conn_local_ip;
+    (void)conn_primary_port;
+    (void)conn_local_port;
+    t->requests_sent++;
+    return CURL_PREREQFUNC_OK;
 }
 
 static transport *check_transport(lua_State *L, int idx)
@@ -316,11 +363,18 @@ static void configure(lua_State *L, transport *t)
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
     t->timeout_ms = timeout_ms;
+    t->stall_ms = stall_ms;
+    t->stalled = 0;
+    t->requests_sent = 0;
     if (stall_ms > 0) {
-        /* libcurl counts this limit in whole seconds. */
-        curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, (stall_ms + 999) / 1000);
+        t->last_progress_ms = monotonic_ms();
+        t->last_progress_bytes = 0;
+        curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(curl, CURLOPT_XFERINFODATA, t);
+        curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     }
+    curl_easy_setopt(curl, CURLOPT_PREREQFUNCTION, on_request_ready);
+    curl_easy_setopt(curl, CURLOPT_PREREQDATA, t);
     /* A request that must not be sent twice gets a connection of its own:
      * on a reused connection that died, libcurl silently sends it again. */
     lua_getfield(L, 2, "fresh_connect");
@@ -335,37 +389,41 @@ static void configure(lua_State *L, transport *t)
     t->error_text[0] = '\0';
 }
 
-/* Which limit a CURLE_OPERATION_TIMEDOUT hit: libcurl reports all three
- * with the same code. */
-static const char *timeout_limit(transport *t, curl_off_t pretransfer_us)
+/* Which limit a CURLE_OPERATION_TIMEDOUT hit: libcurl reports the whole
+ * call's and the connect limit with the same code. */
+static const char *timeout_limit(transport *t)
 {
     curl_off_t total_us = 0;
     curl_easy_getinfo(t->curl, CURLINFO_TOTAL_TIME_T, &total_us);
-    if (pretransfer_us == 0)
+    if (t->requests_sent == 0 && (t->timeout_ms == 0 || total_us / 1000 < t->timeout_ms - 5))
         return "connect_timeout";
-    if (t->timeout_ms > 0 && total_us / 1000 >= t->timeout_ms - 5)
-        return "timeout";
-    return "stall_timeout";
+    return "timeout";
 }
 
 static void push_transport_error(lua_State *L, transport *t, CURLcode code)
 {
     const char *type = "ConnectionError";
     const char *reason = t->error_text[0] ? t->error_text : curl_easy_strerror(code);
-    curl_off_t pretransfer_us = 0;
-    curl_easy_getinfo(t->curl, CURLINFO_PRETRANSFER_TIME_T, &pretransfer_us);
+    const char *limit = NULL;
     lua_createtable(L, 0, 5);
     if (code == CURLE_OPERATION_TIMEDOUT) {
         type = "TimeoutError";
-        lua_pushstring(L, timeout_limit(t, pretransfer_us));
-        lua_setfield(L, -2, "limit");
+        limit = timeout_limit(t);
+    } else if (code == CURLE_ABORTED_BY_CALLBACK && t->stalled) {
+        type = "TimeoutError";
+        limit = "stall_timeout";
+        lua_pushfstring(L, "no byte received or sent for %f seconds", (lua_Number)t->stall_ms / 1000);
+        lua_setfield(L, -2, "message");
     } else if (code == CURLE_WRITE_ERROR && (t->body.overflowed || t->head.overflowed)) {
         type = "ResponseValidationError";
-        lua_pushstring(L, t->body.overflowed ? "max_response_bytes" : "max_header_bytes");
-        lua_setfield(L, -2, "limit");
+        limit = t->body.overflowed ? "max_response_bytes" : "max_header_bytes";
         lua_pushfstring(L, "response %s exceed %f bytes", t->body.overflowed ? "body" : "headers",
                         (lua_Number)(t->body.overflowed ? t->body.limit : t->head.limit));
         lua_setfield(L, -2, "message");
+    }
+    if (limit != NULL) {
+        lua_pushstring(L, limit);
+        lua_setfield(L, -2, "limit");
     }
     lua_getfield(L, -1, "message");
     if (lua_isnil(L, -1)) {
@@ -373,9 +431,11 @@ static void push_transport_error(lua_State *L, transport *t, CURLcode code)
         lua_setfield(L, -3, "message");
     }
     lua_pop(L, 1);
-    /* Nothing was sent when the transfer never began (no connection). */
-    lua_pushboolean(L, pretransfer_us > 0);
+    /* Nothing was sent when libcurl never got as far as a request. */
+    lua_pushboolean(L, t->requests_sent > 0);
     lua_setfield(L, -2, "request_sent");
+    lua_pushinteger(L, t->requests_sent);
+    lua_setfield(L, -2, "requests_sent");
     lua_pushinteger(L, (lua_Integer)code);
     lua_setfield(L, -2, "curl_code");
     mg_push_error(L, type);
@@ -427,12 +487,14 @@ static int transport_perform(lua_State *L)
         return 2;
     }
     curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
-    lua_createtable(L, 0, 4);
+    lua_createtable(L, 0, 5);
     lua_pushinteger(L, (lua_Integer)status);
     lua_setfield(L, -2, "status");
     mg_push_headers(L, t->head.data ? t->head.data : "", t->head.len, lua_gettop(L));
     lua_pushlstring(L, t->body.data ? t->body.data : "", t->body.len);
     lua_setfield(L, -2, "body");
+    lua_pushinteger(L, t->requests_sent);
+    lua_setfield(L, -2, "requests_sent");
     return 1;
 }
 

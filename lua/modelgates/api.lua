@@ -92,13 +92,13 @@ return {
   --- processed (so even a `once` operation is tried again);
   --- `curl_codes`: transport failures worth another try (libcurl's
   --- CURLcode: 5/6 resolve, 7 connect, 18 partial body, 28 timeout,
-  --- 52 empty reply, 55 send, 56 receive); certificate and protocol errors
-  --- are not.
+  --- 42 the stall limit, 52 empty reply, 55 send, 56 receive); certificate
+  --- and protocol errors are not.
   retry = {
     statuses = { [408] = true, [429] = true, [500] = true, [502] = true, [503] = true, [504] = true },
     refused_statuses = { [429] = true },
-    curl_codes = { [5] = true, [6] = true, [7] = true, [18] = true, [28] = true, [52] = true,
-                   [55] = true, [56] = true },
+    curl_codes = { [5] = true, [6] = true, [7] = true, [18] = true, [28] = true, [42] = true,
+                   [52] = true, [55] = true, [56] = true },
   },
 
   --- What a client has unless its options say otherwise.

@@ -238,10 +238,14 @@ local function run(self, name, op, path_values, input, call_options)
   local outcome_unknown = false
   local attempt = 0
   while true do
-    attempt = attempt + 1
     request.timeout = math.max(deadline - core.now(), 0.001)
-    trace_request(options, request, attempt)
+    trace_request(options, request, attempt + 1)
     local res, err = perform(self, request)
+    -- libcurl re-sends on its own when a reused connection died unanswered:
+    -- each request sent is an attempt, and the first one's outcome unknown.
+    local sent = (res or err).requests_sent
+    attempt = attempt + math.max(sent, 1)
+    outcome_unknown = outcome_unknown or sent > 1
     trace_outcome(options, res, err, attempt)
     local body
     if res then
