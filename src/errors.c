@@ -9,16 +9,16 @@ void mg_errors_init(lua_State *L)
     lua_getglobal(L, "require");
     lua_pushliteral(L, "modelgates.errors");
     lua_call(L, 1, 1);
-    lua_getfield(L, -1, "new");
-    if (!lua_isfunction(L, -1))
-        luaL_error(L, "modelgates.errors has no function 'new'");
     lua_setfield(L, LUA_REGISTRYINDEX, ERRORS_KEY);
-    lua_pop(L, 1);
 }
 
+/* errors.new is looked up at each error, not kept, so that a wrapper of it
+ * (the test suite's secret guard) sees the errors made in C too. */
 void mg_push_error(lua_State *L, const char *type_name)
 {
     lua_getfield(L, LUA_REGISTRYINDEX, ERRORS_KEY);
+    lua_getfield(L, -1, "new");
+    lua_replace(L, -2);
     lua_pushstring(L, type_name);
     lua_pushvalue(L, -3);
     lua_call(L, 2, 1);
