@@ -34,7 +34,7 @@ CURL_INCDIR ?= $(or $(patsubst -I%,%,$(filter -I%,$(CURL_CFLAGS))),/usr/include)
 ROCKSPEC = rockspec/modelgates-dev-1.rockspec
 ROCK_TREE = $(CURDIR)/build/rock-$(LUA_VERSION)
 
-.PHONY: all deps test demo clean lint check-rock check-memory
+.PHONY: all deps test demo clean lint check-rock
 
 all: $(CORE)
 
@@ -66,12 +66,6 @@ check-rock: deps
 		LUA_CPATH='$(ROCK_TREE)/lib/lua/$(LUA_VERSION)/?.so;;' \
 		MODELGATES_SERVER='$(CURDIR)/bin/modelgates-server' \
 		$(LUA) $(CURDIR)/.ci/installed_rock_check.lua
-
-# The whole suite under valgrind: no definite leak, no invalid access.
-check-memory: deps $(CORE)
-	@EXTRA_PACKAGES=valgrind bin/install-deps
-	valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=3 \
-		$(LUA) /usr/bin/busted spec
 
 LUA_SCRIPTS = $(wildcard bin/modelgates-*) $(wildcard .ci/*.lua)
 
