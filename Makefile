@@ -5,9 +5,11 @@ LUA_VERSION ?= 5.4
 ifeq ($(LUA_VERSION),luajit)
   LUA ?= luajit
   LUA_INCDIR ?= /usr/include/luajit-2.1
+  LUA_LIB ?= luajit-5.1
 else
   LUA ?= lua$(LUA_VERSION)
   LUA_INCDIR ?= /usr/include/lua$(LUA_VERSION)
+  LUA_LIB ?= lua$(LUA_VERSION)
 endif
 
 CC ?= cc
@@ -27,6 +29,8 @@ OBJECTS = $(SOURCES:src/%.c=$(BUILD)/obj/%.o)
 export LUA_PATH := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;
 export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;;
 export MODELGATES_TEST_LUA := $(LUA)
+# spec/fork_spec.lua builds a small host that embeds this Lua.
+export MODELGATES_TEST_EMBED_FLAGS := -I$(LUA_INCDIR) -l$(LUA_LIB)
 
 # LuaRocks looks for curl/curl.h in /usr/include; Debian keeps it in the
 # multiarch directory that pkg-config names.

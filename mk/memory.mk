@@ -34,7 +34,7 @@ $(FUZZER): $(SOURCES) src/*.h fuzz/response_fuzzer.c
 	@EXTRA_PACKAGES="clang libclang-rt-dev" bin/install-deps
 	@mkdir -p $(dir $@)
 	clang -std=c99 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -I$(LUA_INCDIR) $(CURL_CFLAGS) \
-		-o $@ fuzz/response_fuzzer.c $(SOURCES) -l$(LUA) $(CURL_LIBS)
+		-o $@ fuzz/response_fuzzer.c $(SOURCES) -l$(LUA_LIB) $(CURL_LIBS)
 
 # Runs the fuzzer for FUZZ_SECONDS on a copy of the seed corpus.
 fuzz: deps $(FUZZER)

@@ -22,6 +22,7 @@ description = {
 dependencies = {
   "lua >= 5.1",
   "lua-cjson >= 2.1.0",
+  "argparse >= 0.7",
 }
 
 test_dependencies = {
@@ -38,8 +39,10 @@ build = {
   modules = {
     ["modelgates"] = "lua/modelgates/init.lua",
     ["modelgates.api"] = "lua/modelgates/api.lua",
+    ["modelgates.cli"] = "lua/modelgates/cli.lua",
     ["modelgates.client"] = "lua/modelgates/client.lua",
     ["modelgates.errors"] = "lua/modelgates/errors.lua",
+    ["modelgates.retry"] = "lua/modelgates/retry.lua",
     ["modelgates.safe"] = "lua/modelgates/safe.lua",
     ["modelgates.testing"] = "lua/modelgates/testing.lua",
     ["modelgates.server"] = "lua/modelgates/server.lua",
@@ -53,6 +56,7 @@ build = {
   },
   install = {
     bin = {
+      ["modelgates-keys"] = "bin/modelgates-keys",
       ["modelgates-server"] = "bin/modelgates-server",
     },
   },

@@ -15,12 +15,11 @@ local PROGRAM = "modelgates-keys"
 
 local cli = {}
 
---- The exit statuses, documented in the README; scripts branch on them.
-cli.exit_status = {
+-- Documented in the README: scripts branch on them.
+local exit_status = {
   ok = 0, failure = 1, usage = 2, validation = 3, authentication = 4,
   not_found = 5, rate_limited = 6, server = 7, network = 8,
 }
-local exit_status = cli.exit_status
 
 -- The first class an error is an instance of decides, so every status-specific
 -- type comes before APIError. A 400 is the server's own argument check.
@@ -147,14 +146,14 @@ end
 
 -- Whole Unix seconds as well, for `--expires-at $(date -d +30days +%s)`;
 -- modelgates turns them into RFC 3339.
-local function time(text)
+local function expiry(text)
   return text:find("^%d+$") and tonumber(text) or text
 end
 
-local function limit_options(command, target_suffix)
+local function limit_options(command, default_note)
   command:mutex(
     command:option("--limit"):argname("USD"):convert(usd)
-      :description("Spending limit in USD" .. target_suffix),
+      :description("Spending limit in USD" .. default_note),
     command:flag("--no-limit"):target("limit"):action(set_null):description("No spending limit"))
 end
 
@@ -212,7 +211,7 @@ local commands = {
       limit_options(command, " (default: none)")
       command:option("--limit-reset"):choices(LIMIT_RESETS):description("When the limit resets (default: never)")
       command:flag("--include-byok-in-limit"):description("Count BYOK usage against the limit")
-      command:option("--expires-at"):argname("TIME"):convert(time)
+      command:option("--expires-at"):argname("TIME"):convert(expiry)
         :description("Expiry, RFC 3339 in UTC (2027-12-31T23:59:59Z) or Unix seconds")
       command:option("--workspace"):argname("ID"):target("workspace_id"):description("The key's workspace")
     end,

@@ -1,0 +1,52 @@
+/* Run by spec/fork_spec.lua: a host that loads the module, makes a call,
+ * then forks, as nginx does from its master to its workers. The child must
+ * open a connection of its own; the parent's must keep working. Exits 0
+ * when both calls after the fork succeed. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <lua.h>
+#include <lauxlib.h>
+#include <lualib.h>
+
+/* Runs a chunk; an error object is reported through its tostring. */
+static int run(lua_State *L, const char *chunk)
+{
+    lua_getglobal(L, "tostring");
+    if (luaL_dostring(L, chunk) != 0) {
+        lua_call(L, 1, 1);
+        fprintf(stderr, "fork_check: %s\n", lua_tostring(L, -1));
+        return 1;
+    }
+    lua_settop(L, 0);
+    return 0;
+}
+
+int main(void)
+{
+    static const char *const setup =
+        "local ca = os.getenv('FORK_CHECK_CA')"
+        " client = require('modelgates').new{ api_key = os.getenv('FORK_CHECK_KEY'),"
+        " server_url = os.getenv('FORK_CHECK_URL'), ca_file = ca ~= '' and ca or nil, retries = false }"
+        " client.keys.list()";
+    static const char *const call = "assert(#client.keys.list().data == 0)";
+    lua_State *L = luaL_newstate();
+    pid_t child;
+    int status = 0;
+    luaL_openlibs(L);
+    if (run(L, setup) != 0)
+        return 2;
+    child = fork();
+    if (child < 0)
+        return 2;
+    if (child == 0)
+        _exit(run(L, call) == 0 ? 0 : 3);
+    if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return 3;
+    if (run(L, call) != 0)
+        return 4;
+    lua_close(L);
+    return 0;
+}
