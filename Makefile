@@ -29,8 +29,9 @@ OBJECTS = $(SOURCES:src/%.c=$(BUILD)/obj/%.o)
 export LUA_PATH := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;
 export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;;
 export MODELGATES_TEST_LUA := $(LUA)
-# spec/fork_spec.lua builds a small host that embeds this Lua.
-export MODELGATES_TEST_EMBED_FLAGS := -I$(LUA_INCDIR) -l$(LUA_LIB)
+# spec/fork_spec.lua runs a small host that embeds this Lua and forks.
+FORK_CHECK = $(BUILD)/fork_check
+export MODELGATES_TEST_FORK_CHECK := $(CURDIR)/$(FORK_CHECK)
 
 # LuaRocks looks for curl/curl.h in /usr/include; Debian keeps it in the
 # multiarch directory that pkg-config names.
@@ -50,10 +51,14 @@ $(CORE): $(OBJECTS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_SHARED) -o $@ $(OBJECTS) $(CURL_LIBS)
 
+$(FORK_CHECK): spec/fork_check.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARNINGS) $(CFLAGS) -I$(LUA_INCDIR) -o $@ $< -l$(LUA_LIB)
+
 deps:
 	@bin/install-deps
 
-test: deps $(CORE)
+test: deps $(CORE) $(FORK_CHECK)
 	$(LUA) /usr/bin/busted spec
 
 demo: deps $(CORE)

@@ -12,7 +12,7 @@ FUZZ_SECONDS ?= 60
 
 check-memory: check-valgrind check-asan
 
-check-valgrind: deps $(CORE)
+check-valgrind: deps $(CORE) $(FORK_CHECK)
 	@EXTRA_PACKAGES=valgrind bin/install-deps
 	valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=3 \
 		$(LUA) /usr/bin/busted spec
@@ -23,7 +23,7 @@ $(ASAN_CORE): $(SOURCES) src/*.h
 
 # The interpreter is not built with the sanitizers, so their runtimes are
 # preloaded; only the module is instrumented.
-check-asan: deps $(ASAN_CORE)
+check-asan: deps $(ASAN_CORE) $(FORK_CHECK)
 	LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/fuzz/lsan.supp:print_suppressions=0 \

@@ -2,27 +2,17 @@
 -- child opens a connection of its own instead of sharing the parent's.
 local support = require("spec.support")
 
-local CC_FLAGS = os.getenv("MODELGATES_TEST_EMBED_FLAGS")
-
-local function build_fork_check()
-  local binary = os.tmpname()
-  local ok = os.execute(("cc -std=c99 -o %s spec/fork_check.c %s 2>&1"):format(binary, CC_FLAGS))
-  assert(ok == true or ok == 0, "could not build spec/fork_check.c")
-  return binary
-end
+-- Built by `make test` from spec/fork_check.c, for the Lua under test.
+local FORK_CHECK = assert(os.getenv("MODELGATES_TEST_FORK_CHECK"), "run the suite with make test")
 
 for _, tls in ipairs({ false, true }) do
   describe("after a fork" .. (tls and " over https" or ""), function()
     local handle = support.server({ tls = tls })
-    local binary
-
-    setup(function() binary = build_fork_check() end)
-    teardown(function() os.remove(binary) end)
 
     it("the child opens its own connection and the parent keeps its own", function()
       local server = handle.server
       local command = ("FORK_CHECK_KEY=%s FORK_CHECK_URL=%s FORK_CHECK_CA=%s %s"):format(
-        server.management_key, server.url, server.ca_file or "", binary)
+        server.management_key, server.url, server.ca_file or "", FORK_CHECK)
       local ok, _, code = os.execute(command)
       assert.are.equal(0, type(ok) == "number" and ok or code)
       assert.are.equal(3, #server:requests())
