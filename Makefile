@@ -6,10 +6,13 @@ ifeq ($(LUA_VERSION),luajit)
   LUA ?= luajit
   LUA_INCDIR ?= /usr/include/luajit-2.1
   LUA_LIB ?= luajit-5.1
+  # LuaRocks knows LuaJIT as Lua 5.1, whose ABI it implements.
+  ROCK_LUA_VERSION = 5.1
 else
   LUA ?= lua$(LUA_VERSION)
   LUA_INCDIR ?= /usr/include/lua$(LUA_VERSION)
   LUA_LIB ?= lua$(LUA_VERSION)
+  ROCK_LUA_VERSION = $(LUA_VERSION)
 endif
 
 CC ?= cc
@@ -68,11 +71,11 @@ demo: deps $(CORE)
 # repository, with only that tree's paths.
 check-rock: deps
 	rm -rf $(ROCK_TREE)
-	luarocks --lua-version=$(LUA_VERSION) make --deps-mode=none --tree $(ROCK_TREE) \
-		$(ROCKSPEC) CURL_INCDIR=$(CURL_INCDIR)
+	luarocks --lua-version=$(ROCK_LUA_VERSION) make --deps-mode=none --tree $(ROCK_TREE) \
+		$(ROCKSPEC) CURL_INCDIR=$(CURL_INCDIR) LUA_INCDIR=$(LUA_INCDIR)
 	cd $$(mktemp -d) && \
-		LUA_PATH='$(ROCK_TREE)/share/lua/$(LUA_VERSION)/?.lua;$(ROCK_TREE)/share/lua/$(LUA_VERSION)/?/init.lua;;' \
-		LUA_CPATH='$(ROCK_TREE)/lib/lua/$(LUA_VERSION)/?.so;;' \
+		LUA_PATH='$(ROCK_TREE)/share/lua/$(ROCK_LUA_VERSION)/?.lua;$(ROCK_TREE)/share/lua/$(ROCK_LUA_VERSION)/?/init.lua;;' \
+		LUA_CPATH='$(ROCK_TREE)/lib/lua/$(ROCK_LUA_VERSION)/?.so;;' \
 		MODELGATES_SERVER='$(CURDIR)/bin/modelgates-server' \
 		$(LUA) $(CURDIR)/.ci/installed_rock_check.lua
 

@@ -45,6 +45,8 @@ build = {
     ["modelgates.retry"] = "lua/modelgates/retry.lua",
     ["modelgates.safe"] = "lua/modelgates/safe.lua",
     ["modelgates.testing"] = "lua/modelgates/testing.lua",
+    -- LuaCATS annotations, for lua-language-server; never loaded.
+    ["modelgates.types"] = "lua/modelgates/types.lua",
     ["modelgates.server"] = "lua/modelgates/server.lua",
     ["modelgates.validate"] = "lua/modelgates/validate.lua",
     ["modelgates.core"] = {

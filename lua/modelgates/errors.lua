@@ -14,26 +14,8 @@
 ---   ValidationError               a bad argument; nothing was sent
 ---   ResponseValidationError       a 2XX whose body is not what the operation promises
 
----@class ModelGatesError
----@field name string the type's name, e.g. "NotFoundResponseError"
----@field message string what went wrong, in one line
----@field is fun(self: ModelGatesError, class: table): boolean
-
----@class ModelGatesAPIError: ModelGatesError
----@field status_code integer the HTTP status
----@field headers table<string, string> response headers, lower-case names
----@field body string the raw response body (HTML or empty included)
----@field code any the body's error.code
----@field metadata table|nil the body's error.metadata
----@field error table|nil the body's whole error object
----@field attempts integer how many tries were made
-
----@class ModelGatesConnectionError: ModelGatesError
----@field curl_code integer libcurl's CURLcode
-
----@class ModelGatesValidationError: ModelGatesError
----@field field string|nil the argument or field at fault, e.g. "create.body.limit"
-
+-- Their annotations, fields included, are in types.lua.
+---@class ModelGatesErrors
 local errors = {}
 local classes = {}
 
@@ -81,9 +63,6 @@ errors.by_status = {
 
 --- Makes `fields` an error of type `name`. An APIError takes the more
 --- precise type of its status code where there is one.
----@param name string
----@param fields table
----@return ModelGatesError
 function errors.new(name, fields)
   local class = classes[name]
   if not class then
@@ -96,8 +75,6 @@ function errors.new(name, fields)
 end
 
 --- Whether `value` is an error object of this module.
----@param value any
----@return boolean
 function errors.is_error(value)
   return type(value) == "table" and is_a(value, base)
 end

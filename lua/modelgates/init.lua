@@ -3,7 +3,7 @@
 ---     local modelgates = require("modelgates")
 ---     local page = modelgates.keys.list{ include_disabled = true }
 ---
---- See types.lua beside this file for the records and option tables.
+--- types.lua beside this file annotates the whole API (class ModelGates).
 
 local core = require("modelgates.core")
 local errors = require("modelgates.errors")
@@ -11,6 +11,7 @@ local api = require("modelgates.api")
 local validate = require("modelgates.validate")
 local client = require("modelgates.client")
 
+---@class ModelGates
 local modelgates = {
   --- The module's version.
   version = core.version,
@@ -23,15 +24,12 @@ local modelgates = {
 
 --- Makes a client. Options left out come from the environment at each call:
 --- `api_key` from MODELGATES_API_KEY, `server_url` from MODELGATES_BASE_URL.
----@param options? ModelGatesOptions
----@return ModelGatesClient
 function modelgates.new(options)
   return client.new(validate.fields(api.options, options, "modelgates.new", "options."))
 end
 
 --- The default client's operations: the key and the server come from the
 --- environment (MODELGATES_API_KEY, MODELGATES_BASE_URL).
----@type ModelGatesKeys
 modelgates.keys = modelgates.new().keys
 
 return modelgates

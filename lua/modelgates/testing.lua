@@ -13,14 +13,11 @@
 local core = require("modelgates.core")
 local modelgates = require("modelgates")
 
+---@class ModelGatesTesting
 local testing = {}
 
+-- Annotated in types.lua, as ModelGatesTesting and ModelGatesTestServer.
 ---@class ModelGatesTestServer
----@field url string the API's base URL, e.g. http://127.0.0.1:41234/api/v1
----@field ca_file string|nil with tls, the CA certificate that signs the server's
----@field management_key string
----@field key string a normal (non-management) key
----@field pid integer
 local server_methods = {}
 local server_mt = {
   __index = server_methods,
@@ -57,16 +54,7 @@ local function shell_quote(text)
   return "'" .. tostring(text):gsub("'", "'\\''") .. "'"
 end
 
----@class ModelGatesTestServerOptions
----@field tls? boolean serve https with a certificate of its own CA
----@field page_size? integer keys per page of list (default 100)
----@field management_key? string (default: random)
----@field key? string a normal key (default: random)
----@field command? string the server executable (default: the bundled one, else MODELGATES_SERVER, else modelgates-server on PATH)
-
 --- Starts a server on a free loopback port and waits until it listens.
----@param options? ModelGatesTestServerOptions
----@return ModelGatesTestServer
 function testing.start_server(options)
   options = options or {}
   local self = setmetatable({
@@ -107,8 +95,6 @@ end
 
 --- A client of this server, with the management key unless `options` say
 --- otherwise.
----@param options? ModelGatesOptions
----@return ModelGatesClient
 function server_methods:client(options)
   local merged = { api_key = self.management_key, server_url = self.url, ca_file = self.ca_file }
   for name, value in pairs(options or {}) do merged[name] = value end

@@ -1,18 +1,38 @@
 ---@meta
 -- LuaCATS annotations for the whole public API, in one place that
--- lua-language-server reads (it is never loaded at run time).
+-- lua-language-server reads (it is never loaded at run time): the modules,
+-- their functions, option tables, response records and error classes. Each
+-- module marks its table with the class defined here (---@class ModelGates in
+-- init.lua). spec/annotations_spec.lua fails when a public function, option,
+-- record field or error class is missing here.
+
+---A value sent as JSON null (`modelgates.null`): lua-cjson's null, or
+---`vim.NIL` inside Neovim without lua-cjson.
+---@alias ModelGatesNull lightuserdata|userdata
 
 ---@class ModelGatesOptions
 ---@field api_key? string the API key; else MODELGATES_API_KEY at each call
 ---@field server_url? string e.g. "https://modelgates.ai/api/v1"; else MODELGATES_BASE_URL, else that default
----@field timeout? number seconds for the whole call (default: none)
----@field connect_timeout? number seconds to connect (default: libcurl's 300)
+---@field allow_insecure_http? boolean allow http:// to a host that is not loopback (default false)
+---@field timeout? number seconds for the whole call, retries and waits included (default 60)
+---@field connect_timeout? number seconds to connect (default 10)
+---@field stall_timeout? number seconds without a byte sent or received (default 30)
+---@field retries? ModelGatesRetries|false when to try again; false: never
 ---@field user_agent? string put before the module's own User-Agent
 ---@field headers? table<string, string> extra request headers
 ---@field ca_file? string CA certificates (PEM) to verify the server with
 ---@field ca_path? string a directory of CA certificates
 ---@field max_response_bytes? integer a larger response body is an error (default 16 MiB)
 ---@field page_size? integer the server's page size, which `each` steps by (default 100)
+---@field debug? fun(line: string) called with one line per attempt, outcome and wait; never a secret
+
+---@class ModelGatesRetries
+---@field max_attempts? integer tries in all, the first included (default 4)
+---@field initial_interval? number seconds before the second try (default 0.5)
+---@field exponent? number each next wait is this many times the last (default 1.5)
+---@field max_interval? number the longest wait, the server's hint included (default 30)
+---@field max_elapsed? number no try starts later than this many seconds after the first
+---@field jitter? boolean scale each computed wait by a random factor in [0.5, 1] (default true)
 
 ---@class ModelGatesResponse
 ---@field status integer the HTTP status
@@ -97,7 +117,7 @@
 
 ---@class ModelGatesListParams
 ---@field include_disabled? boolean include disabled keys (default false)
----@field offset? integer|lightuserdata keys to skip; modelgates.null: none
+---@field offset? integer|ModelGatesNull keys to skip; modelgates.null: none
 ---@field workspace_id? string the workspace (default: the default one)
 
 ---@class ModelGatesExternal
@@ -106,19 +126,19 @@
 
 ---@class ModelGatesCreateBody
 ---@field name string
----@field limit? number|lightuserdata USD >= 0; modelgates.null: no limit
----@field limit_reset? "daily"|"weekly"|"monthly"|lightuserdata modelgates.null: never
+---@field limit? number|ModelGatesNull USD >= 0; modelgates.null: no limit
+---@field limit_reset? "daily"|"weekly"|"monthly"|ModelGatesNull modelgates.null: never
 ---@field include_byok_in_limit? boolean
----@field expires_at? string|integer|lightuserdata RFC 3339 UTC, or Unix seconds
+---@field expires_at? string|integer|ModelGatesNull RFC 3339 UTC, or Unix seconds
 ---@field workspace_id? string
----@field creator_user_id? string|lightuserdata
+---@field creator_user_id? string|ModelGatesNull
 ---@field external? ModelGatesExternal
 
 ---@class ModelGatesUpdateBody
 ---@field name? string
 ---@field disabled? boolean
----@field limit? number|lightuserdata modelgates.null removes the limit
----@field limit_reset? "daily"|"weekly"|"monthly"|lightuserdata
+---@field limit? number|ModelGatesNull modelgates.null removes the limit
+---@field limit_reset? "daily"|"weekly"|"monthly"|ModelGatesNull
 ---@field include_byok_in_limit? boolean
 
 ---@class ModelGatesKeys
@@ -140,4 +160,170 @@
 ---@class ModelGatesClient
 ---@field keys ModelGatesKeys
 ---@field options ModelGatesOptions
+---Closes the connection now rather than when the client is collected.
 ---@field close fun(self: ModelGatesClient)
+
+---`require("modelgates")`
+---@class ModelGates
+---@field version string the module's version
+---Sent as JSON null: `limit = modelgates.null` removes a limit, where an absent `limit` leaves it as it is.
+---@field null ModelGatesNull
+---@field errors ModelGatesErrors every error type
+---The default client's operations: key and server from MODELGATES_API_KEY and MODELGATES_BASE_URL at each call.
+---@field keys ModelGatesKeys
+---Makes a client; a bad option raises a ModelGatesValidationError.
+---@field new fun(options?: ModelGatesOptions): ModelGatesClient
+
+---`require("modelgates.safe")`: the same API returning `nil, err` instead of raising.
+---@class ModelGatesSafe
+---@field version string
+---@field null ModelGatesNull
+---@field errors ModelGatesErrors
+---@field keys ModelGatesSafeKeys the default client's operations
+---Like modelgates.new; a bad option is returned as `nil, err`.
+---@field new fun(options?: ModelGatesOptions): ModelGatesSafeClient|nil, ModelGatesError|nil
+
+---What a safe function returns second: the response, or the error when the first is nil.
+---@alias ModelGatesResponseOrError ModelGatesResponse|ModelGatesError
+
+---@class ModelGatesSafeKeys
+---@field get_current_key_metadata fun(options?: ModelGatesOptions): ModelGatesCurrentKeyBody|nil, ModelGatesResponseOrError
+---@field list fun(params?: ModelGatesListParams, options?: ModelGatesOptions): ModelGatesKeyListBody|nil, ModelGatesResponseOrError
+---@field create fun(body: ModelGatesCreateBody, options?: ModelGatesOptions): ModelGatesCreatedKeyBody|nil, ModelGatesResponseOrError
+---@field get fun(hash: string, options?: ModelGatesOptions): ModelGatesKeyBody|nil, ModelGatesResponseOrError
+---@field update fun(hash: string, body: ModelGatesUpdateBody, options?: ModelGatesOptions): ModelGatesKeyBody|nil, ModelGatesResponseOrError
+---@field delete fun(hash: string, options?: ModelGatesOptions): ModelGatesDeletedBody|nil, ModelGatesResponseOrError
+---On a failure the iterator yields `false, err` once, then ends.
+---@field each fun(params?: ModelGatesListParams, options?: ModelGatesOptions): fun(): ModelGatesKey|false|nil, ModelGatesError|nil
+
+---@class ModelGatesSafeClient
+---@field keys ModelGatesSafeKeys
+---@field close fun()
+
+---`require("modelgates.testing")`: the bundled local server, for tests.
+---@class ModelGatesTesting
+---Starts a server on a free loopback port and waits until it listens.
+---@field start_server fun(options?: ModelGatesTestServerOptions): ModelGatesTestServer
+
+---@class ModelGatesTestServerOptions
+---@field tls? boolean serve https with a certificate of its own CA
+---@field page_size? integer keys per page of list (default 100)
+---@field management_key? string (default: random)
+---@field key? string a normal key (default: random)
+---@field command? string the server executable (default: the bundled one, else MODELGATES_SERVER, else modelgates-server on PATH)
+
+---@class ModelGatesSeedSpec
+---@field count integer
+---@field workspace_id? string
+---@field disabled? boolean
+---@field name_prefix? string
+
+---@class ModelGatesTestServer
+---@field url string the API's base URL, e.g. http://127.0.0.1:41234/api/v1
+---@field ca_file string|nil with tls, the CA certificate that signs the server's
+---@field management_key string
+---@field key string a normal (non-management) key
+---@field pid integer
+---Stops the server and waits for it to exit. Safe to call twice.
+---@field stop fun(self: ModelGatesTestServer)
+---A client of this server, with the management key unless `options` say otherwise.
+---@field client fun(self: ModelGatesTestServer, options?: ModelGatesOptions): ModelGatesClient
+---Calls the control API: method, path under /__control/, and a Lua value sent as JSON.
+---@field control fun(self: ModelGatesTestServer, method: string, path: string, body?: any): any
+---Every API request received, oldest first: { method, path, query, headers, body } (raw).
+---@field requests fun(self: ModelGatesTestServer): table[]
+---@field clear_requests fun(self: ModelGatesTestServer)
+---Makes the next matching requests misbehave (status, headers, body, delay, drop, ...).
+---@field fault fun(self: ModelGatesTestServer, fault: table)
+---@field clear_faults fun(self: ModelGatesTestServer)
+---Every stored key record, all workspaces, disabled ones included.
+---@field keys fun(self: ModelGatesTestServer): ModelGatesKey[]
+---Creates `spec.count` keys directly, without an API request.
+---@field seed fun(self: ModelGatesTestServer, spec: ModelGatesSeedSpec): ModelGatesKey[]
+---Back to the start state: no keys, no log, no faults.
+---@field reset fun(self: ModelGatesTestServer)
+---@field stats fun(self: ModelGatesTestServer): { connections: integer, requests: integer }
+
+---`require("modelgates.errors")`, also `modelgates.errors`: the error classes.
+---Test an error with `err:is(modelgates.errors.NotFoundResponseError)`.
+---@class ModelGatesErrors
+---@field ModelGatesError ModelGatesError
+---@field APIError ModelGatesAPIError
+---@field BadRequestResponseError ModelGatesBadRequestResponseError
+---@field UnauthorizedResponseError ModelGatesUnauthorizedResponseError
+---@field ForbiddenResponseError ModelGatesForbiddenResponseError
+---@field NotFoundResponseError ModelGatesNotFoundResponseError
+---@field TooManyRequestsResponseError ModelGatesTooManyRequestsResponseError
+---@field InternalServerResponseError ModelGatesInternalServerResponseError
+---@field ConnectionError ModelGatesConnectionError
+---@field TimeoutError ModelGatesTimeoutError
+---@field ValidationError ModelGatesValidationError
+---@field ResponseValidationError ModelGatesResponseValidationError
+---@field by_status table<integer, ModelGatesAPIError> the status-specific APIError classes
+---Makes `fields` an error of class `name`; an APIError takes its status's own class.
+---@field new fun(name: string, fields: table): ModelGatesError
+---Whether `value` is an error object of this module.
+---@field is_error fun(value: any): boolean
+
+---Every error the module raises (never a string).
+---@class ModelGatesError
+---@field name string the class's name, e.g. "NotFoundResponseError"
+---@field message string what went wrong, in one line
+---Whether the error is of `class` or of a kind of it.
+---@field is fun(self: ModelGatesError, class: ModelGatesError): boolean
+
+---Any 3XX, 4XX or 5XX answer without a class of its own.
+---@class ModelGatesAPIError: ModelGatesError
+---@field status_code integer the HTTP status
+---@field headers table<string, string> response headers, lower-case names
+---@field body string the raw response body (HTML or empty included)
+---@field code any the body's error.code
+---@field metadata table|nil the body's error.metadata
+---@field error table|nil the body's whole error object
+---@field attempts integer how many tries were made
+---@field retry_after number|nil seconds the server asked to wait
+---@field location string|nil where a 3XX pointed (never followed)
+---@field maybe_created boolean|nil create: the key may exist
+
+---HTTP 400
+---@class ModelGatesBadRequestResponseError: ModelGatesAPIError
+
+---HTTP 401
+---@class ModelGatesUnauthorizedResponseError: ModelGatesAPIError
+
+---HTTP 403
+---@class ModelGatesForbiddenResponseError: ModelGatesAPIError
+
+---HTTP 404
+---@class ModelGatesNotFoundResponseError: ModelGatesAPIError
+
+---HTTP 429
+---@class ModelGatesTooManyRequestsResponseError: ModelGatesAPIError
+
+---HTTP 500
+---@class ModelGatesInternalServerResponseError: ModelGatesAPIError
+
+---libcurl could not complete the exchange.
+---@class ModelGatesConnectionError: ModelGatesError
+---@field curl_code integer libcurl's CURLcode
+---@field request_sent boolean|nil whether the request left before the failure
+---@field attempts integer how many tries were made
+---@field retry_after number|nil
+---@field maybe_created boolean|nil create: the key may exist
+
+---A time limit was hit.
+---@class ModelGatesTimeoutError: ModelGatesConnectionError
+---@field limit "timeout"|"connect_timeout"|"stall_timeout"
+
+---A bad argument or option; nothing was sent.
+---@class ModelGatesValidationError: ModelGatesError
+---@field field string|nil the argument or field at fault, e.g. "body.limit"
+
+---A success status whose body is not the JSON the operation promises, or is too large.
+---@class ModelGatesResponseValidationError: ModelGatesError
+---@field status_code integer
+---@field headers table<string, string>
+---@field body string
+---@field attempts integer
+---@field limit "max_response_bytes"|nil
+---@field maybe_created boolean|nil create: the key may exist

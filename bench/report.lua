@@ -1,0 +1,207 @@
+--- Turns bench/run.sh's "key=value" results into the one table it prints,
+--- and a Markdown copy with the machine and the command.
+---
+---   lua5.4 report.lua RESULTS_TXT OUT_MD
+
+local results_path, markdown_path = arg[1], arg[2]
+local r = {}
+for line in io.lines(results_path) do
+  local key, value = line:match("^([^=]+)=(.*)$")
+  if key then r[key] = value end
+end
+
+local function num(key)
+  local value = r[key]
+  return value and tonumber(value)
+end
+
+--- The best of the repetitions: the highest rate (the lowest time), as
+--- interference from other processes only ever slows a run down.
+local function best_rate(prefix)
+  local best
+  for key, value in pairs(r) do
+    if key:sub(1, #prefix + 4) == prefix .. ".rep" then
+      local v = tonumber(value)
+      if v and (not best or v > best) then best = v end
+    end
+  end
+  return best
+end
+
+local function list_field(prefix, name, pick)
+  local best
+  for key, value in pairs(r) do
+    if key:sub(1, #prefix + 4) == prefix .. ".rep" then
+      local v = tonumber(value:match(name .. "=([%d.]+)"))
+      if v and (not best or pick(v, best)) then best = v end
+    end
+  end
+  return best
+end
+local function lower(a, b) return a < b end
+local function higher(a, b) return a > b end
+
+local function commas(n)
+  local text = ("%d"):format(math.floor(n + 0.5))
+  repeat
+    local changed
+    text, changed = text:gsub("^(-?%d+)(%d%d%d)", "%1,%2")
+  until changed == 0
+  return text
+end
+
+local rows = {}
+local misses = {}
+local function row(section, what, value, ratio, target, ok)
+  rows[#rows + 1] = { section, what, value or "n/a", ratio or "", target or "", ok == nil and "" or (ok and "met" or "MISSED") }
+  if ok == false then
+    misses[#misses + 1] = ("%s: %s: %s (target %s)"):format(section, what, ratio ~= "" and ratio or value, target)
+  end
+end
+
+-- 0. servers
+for _, proto in ipairs({ "http", "https" }) do
+  local ceiling, cpu, seq_cpu = num("nginx." .. proto .. ".parallel_rate"), num("nginx." .. proto .. ".cpu_us"),
+    num("nginx." .. proto .. ".seq_cpu_us")
+  row("0 server", ("nginx %s, 8 connections at once"):format(proto),
+    ceiling and commas(ceiling) .. "/s" or nil,
+    cpu and ("%.1f us CPU/req"):format(cpu) or "", "well above the clients")
+  if seq_cpu then
+    row("0 server", ("nginx %s CPU per sequential request"):format(proto), ("%.1f us"):format(seq_cpu),
+      ("= %s/s on one core"):format(commas(1e6 / seq_cpu)), "")
+  end
+end
+local function per_second(key) return num(key) and commas(num(key)) .. "/s" end
+row("0 server", "ModelGates server (lua-http), C loop sequential", per_second("mg.http.seq_rate"),
+  "", "(too slow for rates: counts connections only)")
+row("0 server", "ModelGates server (lua-http), 8 connections", per_second("mg.http.parallel_rate"), "", "")
+
+-- 1. calls per second
+local names = {
+  c = "libcurl C loop (the limit)", ["module5.1"] = "this module, Lua 5.1", ["module5.4"] = "this module, Lua 5.4",
+  ["luacurl5.1"] = "lua-curl + lua-cjson by hand, Lua 5.1", ["curlcli5.1"] = "`curl` command per call, Lua 5.1",
+}
+for _, proto in ipairs({ "http", "https" }) do
+  local limit = best_rate("calls." .. proto .. ".c")
+  local limit_ir = num("ir." .. proto .. ".c")
+  local cli = best_rate("calls." .. proto .. ".curlcli5.1")
+  for _, client in ipairs({ "c", "module5.1", "module5.4", "luacurl5.1", "curlcli5.1" }) do
+    local rate = best_rate("calls." .. proto .. "." .. client)
+    local ir = num("ir." .. proto .. "." .. client)
+    local value = rate and (commas(rate) .. "/s" .. (ir and ("; " .. commas(ir) .. " instr/call") or ""))
+    local ratio = rate and limit and ("%.2f x limit"):format(rate / limit)
+      .. (ir and limit_ir and ("; instr %.2f x"):format(ir / limit_ir) or "")
+    if client:match("^module") and rate and limit then
+      row("1 keys.get " .. proto, names[client], value, ratio, ">= 0.90 x limit", rate / limit >= 0.9)
+      if cli then
+        row("1 keys.get " .. proto, names[client] .. " vs `curl` per call", ("%.0f x"):format(rate / cli),
+          "", ">= 20 x", rate / cli >= 20)
+      end
+    else
+      row("1 keys.get " .. proto, names[client], value, ratio)
+    end
+  end
+end
+
+-- 2. the 10,000-key page
+for _, version in ipairs({ "5.1", "5.4" }) do
+  local limit_warm = list_field("list.cjson" .. version, "warm_ms", lower)
+  local limit_cold = list_field("list.cjson" .. version, "cold_ms", lower)
+  local limit_peak = list_field("list.cjson" .. version, "peak_kib", higher)
+  local warm = list_field("list.module" .. version, "warm_ms", lower)
+  local cold = list_field("list.module" .. version, "cold_ms", lower)
+  local peak = list_field("list.module" .. version, "peak_kib", higher)
+  local section = "2 10,000 keys, Lua " .. version
+  row(section, "bare cjson.decode (the limit): time warm / cold",
+    limit_warm and ("%.1f / %.1f ms"):format(limit_warm, limit_cold))
+  row(section, "bare cjson.decode (the limit): peak memory", limit_peak and ("%.1f MiB"):format(limit_peak / 1024))
+  if warm and limit_warm then
+    row(section, "keys.list: time (warm)", ("%.1f ms"):format(warm), ("%.2f x limit"):format(warm / limit_warm),
+      "<= 1.3 x", warm / limit_warm <= 1.3)
+    row(section, "keys.list: time (cold: a fresh process)", ("%.1f ms"):format(cold), ("%.2f x limit"):format(cold / limit_cold))
+    local ir, limit_ir = num("ir.list.module" .. version), num("ir.list.cjson" .. version)
+    if ir and limit_ir then
+      row(section, "keys.list vs cjson.decode: instructions (warm)",
+        ("%s / %s"):format(commas(ir), commas(limit_ir)), ("%.2f x limit"):format(ir / limit_ir))
+    end
+    row(section, "keys.list: peak memory", ("%.1f MiB"):format(peak / 1024), ("%.2f x limit"):format(peak / limit_peak),
+      "<= 1.5 x", peak / limit_peak <= 1.5)
+  end
+end
+
+-- 3. memory across 100,000 calls
+for _, version in ipairs({ "5.1", "5.4" }) do
+  local line = r["mem.module" .. version]
+  if line then
+    local rss1, rss2 = tonumber(line:match("rss_first_kib=(%d+)")), tonumber(line:match("rss_second_kib=(%d+)"))
+    local heap1, heap2 = tonumber(line:match("heap_first_kib=([%d.]+)")), tonumber(line:match("heap_second_kib=([%d.]+)"))
+    local calls = tonumber(line:match("calls=(%d+)"))
+    row("3 memory, Lua " .. version, ("RSS after 10,000 / after %s calls"):format(commas(calls)),
+      ("%s / %s KiB"):format(commas(rss1), commas(rss2)), ("+%s KiB"):format(commas(rss2 - rss1)),
+      "< 1 MiB growth", calls >= 100000 and rss2 - rss1 < 1024)
+    row("3 memory, Lua " .. version, "Lua heap after 10,000 / after 100,000 calls",
+      ("%.1f / %.1f KiB"):format(heap1, heap2), ("%+.1f KiB"):format(heap2 - heap1))
+  end
+end
+
+-- 4. connections
+local conn_rows = {
+  { "conn.nginx.http.c", "C loop, http (counted by nginx)" },
+  { "conn.nginx.http.module5.1", "this module, http (counted by nginx)", true },
+  { "conn.nginx.https.c", "C loop, https (counted by nginx)" },
+  { "conn.nginx.https.module5.1", "this module, https (counted by nginx)", true },
+  { "conn.mg.http.module5.1", "this module, http (ModelGates server's stats)", true },
+  { "conn.mg.https.module5.1", "this module, https (ModelGates server's stats)", true },
+}
+for _, spec in ipairs(conn_rows) do
+  local n = num(spec[1])
+  if n then
+    row("4 connections / 1,000 calls", spec[2], tostring(n), "", spec[3] and "exactly 1" or "", spec[3] and n == 1 or nil)
+  end
+end
+
+-- the table
+local headers = { "section", "measurement", "value", "ratio", "target", "result" }
+local widths = {}
+for i, h in ipairs(headers) do widths[i] = #h end
+for _, cells in ipairs(rows) do
+  for i, cell in ipairs(cells) do widths[i] = math.max(widths[i], #cell) end
+end
+local function line_of(cells, sep)
+  local out = {}
+  for i, cell in ipairs(cells) do out[i] = cell .. (" "):rep(widths[i] - #cell) end
+  return sep .. table.concat(out, " " .. sep .. " ") .. " " .. sep
+end
+local text = {}
+local rule = {}
+for i = 1, #headers do rule[i] = ("-"):rep(widths[i]) end
+text[#text + 1] = line_of(headers, "|")
+text[#text + 1] = line_of(rule, "|")
+for _, cells in ipairs(rows) do text[#text + 1] = line_of(cells, "|") end
+local table_text = table.concat(text, "\n")
+print(table_text)
+print()
+if #misses == 0 then
+  print("All targets met.")
+else
+  print(("%d target(s) missed:"):format(#misses))
+  for _, miss in ipairs(misses) do print("  - " .. miss) end
+end
+
+local md = assert(io.open(markdown_path, "w"))
+md:write("## Run of ", r["machine.date"] or "?", "\n\n")
+md:write("Command: `make bench` (",
+  ("BENCH_SECONDS=%s BENCH_REPS=%s"):format(r["settings.seconds"] or "?", r["settings.reps"] or "?"),
+  "), commit ", r["machine.commit"] or "?", ".\n\n")
+md:write("Machine: ", r["machine.nproc"] or "?", " cores, ", r["machine.cpu"] or "?", ", Linux ", r["machine.kernel"] or "?",
+  "; ", r["machine.libcurl"] or "?", " (", r["machine.curl_ssl"] or "?", "); nginx ", r["machine.nginx"] or "?",
+  "; ", r["machine.lua51"] or "?", "; ", r["machine.lua54"] or "?", "; lua-curl ", r["machine.luacurl"] or "?",
+  "; lua-cjson ", r["machine.cjson"] or "?", ".\n\n")
+md:write(table_text, "\n\n")
+if #misses == 0 then
+  md:write("All targets met.\n")
+else
+  md:write(("%d target(s) missed:\n\n"):format(#misses))
+  for _, miss in ipairs(misses) do md:write("- ", miss, "\n") end
+end
+md:close()

@@ -1,0 +1,56 @@
+-- Run inside `nvim --headless` by spec/hosts/neovim_host.lua: loads the
+-- module the way a Neovim config does and runs the six operations against
+-- the local server (MODELGATES_API_KEY, MODELGATES_BASE_URL). Prints one
+-- line, "result=" and a JSON report, then quits; a failure exits with 1.
+local root = os.getenv("MODELGATES_TEST_ROOT")
+local rock_tree = os.getenv("MODELGATES_TEST_ROCK_TREE")
+
+local function load_module()
+  if os.getenv("MODELGATES_TEST_HIDE_CJSON") then
+    package.preload.cjson = function() error("cjson hidden by the test") end
+  end
+  if rock_tree ~= "" then
+    -- What rocks.nvim does with its tree.
+    package.path = rock_tree .. "/share/lua/5.1/?.lua;" .. rock_tree .. "/share/lua/5.1/?/init.lua;" .. package.path
+    package.cpath = rock_tree .. "/lib/lua/5.1/?.so;" .. package.cpath
+  else
+    -- What a plugin manager does with the repository (lazy.nvim's `dir`),
+    -- plus the C core that `make LUA_VERSION=luajit` built.
+    vim.opt.runtimepath:prepend(root)
+    package.cpath = root .. "/build/luajit/?.so;" .. package.cpath
+  end
+  return require("modelgates")
+end
+
+local function run()
+  local modelgates = load_module()
+  local keys = modelgates.keys
+  local current = keys.get_current_key_metadata()
+  local created = keys.create({ name = "from-neovim", limit = 5 })
+  local page = keys.list({ include_disabled = true })
+  local fetched = keys.get(created.data.hash)
+  local updated = keys.update(created.data.hash, { disabled = true, limit = modelgates.null })
+  local deleted = keys.delete(created.data.hash)
+  local missing_ok, missing = pcall(keys.get, created.data.hash)
+  return {
+    json = modelgates.null == vim.NIL and "vim.json" or "cjson",
+    source = debug.getinfo(modelgates.new, "S").source,
+    is_management_key = current.data.is_management_key,
+    created_limit = created.data.limit,
+    listed = #page.data,
+    fetched_name = fetched.data.name,
+    updated_disabled = updated.data.disabled,
+    updated_has_limit = updated.data.limit ~= nil,
+    deleted = deleted.deleted,
+    missing = not missing_ok and missing.name or "no error",
+  }
+end
+
+local ok, result = xpcall(run, debug.traceback)
+if ok then
+  io.stdout:write("result=", vim.json.encode(result), "\n")
+  vim.cmd("qall!")
+else
+  io.stdout:write(tostring(result), "\n")
+  vim.cmd("cquit 1")
+end
