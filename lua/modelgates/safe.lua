@@ -11,6 +11,7 @@
 local modelgates = require("modelgates")
 local errors = modelgates.errors
 
+---@class ModelGatesSafe
 local safe = { version = modelgates.version, null = modelgates.null, errors = errors }
 
 local function raise_unless_typed(err)
@@ -65,9 +66,6 @@ local function wrap_keys(keys)
 end
 
 --- Like modelgates.new, but a bad option is returned as `nil, err`.
----@param options? ModelGatesOptions
----@return table|nil client with `keys` that return nil, err
----@return ModelGatesError|nil
 function safe.new(options)
   local ok, client = pcall(modelgates.new, options)
   if not ok then return returning(false, client) end
