@@ -95,7 +95,7 @@ end
 
 local function encode_query(specs, values)
   local parts = {}
-  for _, name in ipairs(validate.sorted_names(specs)) do
+  for _, name in ipairs(validate.spec_names(specs)) do
     local value = values[name]
     if value ~= nil and value ~= null then
       local text = type(value) == "number" and ("%d"):format(value) or tostring(value)

@@ -144,6 +144,19 @@ local function sorted_names(specs)
   return names
 end
 
+-- Field specs are the constant tables of modelgates.api, checked on every
+-- call: their names are sorted once, not per call.
+local names_of_specs = setmetatable({}, { __mode = "k" })
+
+local function spec_names(specs)
+  local names = names_of_specs[specs]
+  if not names then
+    names = sorted_names(specs)
+    names_of_specs[specs] = names
+  end
+  return names
+end
+
 --- Checks every field of `input` against `specs` (name -> spec) and returns
 --- a new table of the values to send. Unknown fields are errors: a typo
 --- such as `limt = 50` must never create an unlimited key.
@@ -153,11 +166,11 @@ function check_fields(specs, input, context, prefix)
     local spec = type(name) == "string" and specs[name]
     if not spec then
       fail(context, prefix .. tostring(name), "a known field (one of "
-        .. table.concat(sorted_names(specs), ", ") .. ")", value)
+        .. table.concat(spec_names(specs), ", ") .. ")", value)
     end
     checked[name] = check_value(spec, value, context, prefix .. name)
   end
-  for _, name in ipairs(sorted_names(specs)) do
+  for _, name in ipairs(spec_names(specs)) do
     if specs[name].required and checked[name] == nil then
       fail(context, prefix .. name, "a value (it is required)", nil)
     end
@@ -187,5 +200,6 @@ end
 
 validate.fail = fail
 validate.sorted_names = sorted_names
+validate.spec_names = spec_names
 
 return validate
