@@ -43,6 +43,7 @@ int luaopen_modelgates_core(lua_State *L)
         {"decode_response", mg_decode_response_lua},
         {"json_decode", mg_json_decode_lua},
         {"json_encode", mg_json_encode_lua},
+        {"percent_encode", mg_percent_encode_lua},
         {"now", monotonic_now},
         {"sleep", sleep_seconds},
         {NULL, NULL}

@@ -31,6 +31,9 @@ void mg_json_push_null(lua_State *L);
 void mg_transport_register(lua_State *L);
 int mg_transport_new(lua_State *L);
 
+/* url.c */
+int mg_percent_encode_lua(lua_State *L);
+
 /* response.c: turning status, headers and body into a value or an error. */
 /* Sets res.reason from the status line and res.headers from the header
  * lines of a raw header block (names lower-cased, repeats joined with ", ")

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
+#include <pthread.h>
 #include <curl/curl.h>
 #include "modelgates.h"
 
@@ -31,9 +32,14 @@ typedef struct {
 
 typedef struct {
     CURL *curl;
-    /* The process that made the handle: after a fork (nginx's master to its
-     * workers) the child must not use, nor close, the parent's connections. */
-    pid_t owner;
+    /* The fork generation the handle was made in: after a fork (nginx's
+     * master to its workers) the child must not use, nor close, the
+     * parent's connections. */
+    unsigned long generation;
+    /* The CA settings the handle has: changing them needs curl_easy_reset,
+     * which every other request is spared. */
+    char *ca_file;
+    char *ca_path;
     long timeout_ms;
     /* libcurl's stall limit averages over seconds of history, so a body that
      * stops after a burst is noticed late: the progress callback watches
@@ -45,11 +51,29 @@ typedef struct {
     /* Requests libcurl sent in one perform: more than one when it silently
      * re-sent a request whose reused connection had died. */
     int requests_sent;
+    /* Set by core.transport{ guard_sigpipe = true }: the signal guard even
+     * where libcurl needs none, so that the guarded path is tested too. */
+    int always_guard_sigpipe;
+    /* Kept on the handle while the request's header lines stay the same. */
     struct curl_slist *request_headers;
+    int request_header_count;
     byte_buffer body;
     byte_buffer head;
     char error_text[CURL_ERROR_SIZE];
 } transport;
+
+static int buffer_reserve(byte_buffer *buf, size_t cap)
+{
+    char *grown;
+    if (cap <= buf->cap)
+        return 1;
+    grown = realloc(buf->data, cap);
+    if (grown == NULL)
+        return 0;
+    buf->data = grown;
+    buf->cap = cap;
+    return 1;
+}
 
 static int buffer_append(byte_buffer *buf, const char *data, size_t len)
 {
@@ -59,14 +83,10 @@ static int buffer_append(byte_buffer *buf, const char *data, size_t len)
     }
     if (buf->len + len > buf->cap) {
         size_t cap = buf->cap ? buf->cap : 4096;
-        char *grown;
         while (cap < buf->len + len)
             cap *= 2;
-        grown = realloc(buf->data, cap);
-        if (grown == NULL)
+        if (!buffer_reserve(buf, cap))
             return 0;
-        buf->data = grown;
-        buf->cap = cap;
     }
     memcpy(buf->data + buf->len, data, len);
     buf->len += len;
@@ -92,10 +112,23 @@ static void buffer_free(byte_buffer *buf)
     buf->len = buf->cap = 0;
 }
 
+/* A body of announced length is received into a buffer of that size, at
+ * once: growing by doubling would copy a large page several times over, and
+ * one larger than the limit is refused before any of it is read. */
 static size_t on_body(char *data, size_t size, size_t count, void *userdata)
 {
     transport *t = userdata;
     size_t len = size * count;
+    if (t->body.len == 0) {
+        curl_off_t announced = -1;
+        curl_easy_getinfo(t->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced);
+        if (announced > (curl_off_t)t->body.limit) {
+            t->body.overflowed = 1;
+            return 0;
+        }
+        if (announced > 0 && !buffer_reserve(&t->body, (size_t)announced))
+            return 0;
+    }
     return buffer_append(&t->body, data, len) ? len : 0;
 }
 
@@ -155,6 +188,13 @@ static transport *check_transport(lua_State *L, int idx)
     return t;
 }
 
+static void forget_ca_settings(transport *t)
+{
+    free(t->ca_file);
+    free(t->ca_path);
+    t->ca_file = t->ca_path = NULL;
+}
+
 static void release(transport *t)
 {
     if (t->curl != NULL) {
@@ -163,6 +203,8 @@ static void release(transport *t)
     }
     curl_slist_free_all(t->request_headers);
     t->request_headers = NULL;
+    t->request_header_count = 0;
+    forget_ca_settings(t);
     buffer_free(&t->body);
     buffer_free(&t->head);
 }
@@ -180,6 +222,63 @@ static int transport_tostring(lua_State *L)
     return 1;
 }
 
+/* Bumped in every child of a fork, so that a handle can tell it was made
+ * before one without a system call per request (getpid is one). */
+static volatile unsigned long fork_generation = 0;
+
+static void count_fork(void)
+{
+    fork_generation++;
+}
+
+/* Whether libcurl writes to every socket, TLS records included, with
+ * MSG_NOSIGNAL, so that no SIGPIPE can be raised during a transfer and
+ * perform_without_sigpipe's four system calls can be spared: plain http
+ * always; https from libcurl 7.88.1 with OpenSSL 3, whose writes go through
+ * a BIO of libcurl's own (checked with strace). Other TLS libraries may
+ * write to the socket themselves. */
+static int tls_writes_without_sigpipe = 0;
+
+static void check_tls_writes(void)
+{
+    const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
+    tls_writes_without_sigpipe = info->version_num >= 0x075801 && info->ssl_version != NULL
+        && strncmp(info->ssl_version, "OpenSSL/3", 9) == 0;
+}
+
+/* The settings every request of the handle shares, set once per handle (and
+ * again after a reset) rather than once per request. */
+static void set_handle_defaults(transport *t)
+{
+    CURL *curl = t->curl;
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, t->error_text);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, t);
+    curl_easy_setopt(curl, CURLOPT_PREREQFUNCTION, on_request_ready);
+    curl_easy_setopt(curl, CURLOPT_PREREQDATA, t);
+}
+
+static void start_handle(lua_State *L, transport *t)
+{
+    t->curl = curl_easy_init();
+    if (t->curl == NULL)
+        luaL_error(L, "curl_easy_init failed");
+    t->generation = fork_generation;
+    forget_ca_settings(t);
+    set_handle_defaults(t);
+}
+
 int mg_transport_new(lua_State *L)
 {
     static int curl_ready = 0;
@@ -187,31 +286,38 @@ int mg_transport_new(lua_State *L)
     if (!curl_ready) {
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
             return luaL_error(L, "curl_global_init failed");
+        pthread_atfork(NULL, NULL, count_fork);
+        check_tls_writes();
         curl_ready = 1;
     }
+    lua_settop(L, 1);
+    if (!lua_isnoneornil(L, 1))
+        luaL_checktype(L, 1, LUA_TTABLE);
     t = lua_newuserdata(L, sizeof *t);
     memset(t, 0, sizeof *t);
+    if (lua_istable(L, 1)) {
+        lua_getfield(L, 1, "guard_sigpipe");
+        t->always_guard_sigpipe = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    }
     luaL_getmetatable(L, TRANSPORT_MT);
     lua_setmetatable(L, -2);
-    t->curl = curl_easy_init();
-    if (t->curl == NULL)
-        return luaL_error(L, "curl_easy_init failed");
-    t->owner = getpid();
+    start_handle(L, t);
     return 1;
 }
 
 /* In a forked child the inherited handle's connections belong to the
  * parent: closing them here would send TLS close_notify on the parent's
  * sessions. The child abandons that handle (a bounded, once-per-fork cost)
- * and starts a fresh one. */
+ * and starts a fresh one; the header list goes with it, since the
+ * abandoned handle still points to it. */
 static void leave_parent_handle(lua_State *L, transport *t)
 {
-    if (t->owner == getpid())
+    if (t->generation == fork_generation)
         return;
-    t->curl = curl_easy_init();
-    if (t->curl == NULL)
-        luaL_error(L, "curl_easy_init failed");
-    t->owner = getpid();
+    t->request_headers = NULL;
+    t->request_header_count = 0;
+    start_handle(L, t);
 }
 
 /* Reads the optional field `name` of the request table at index 2. */
@@ -265,31 +371,57 @@ static int is_clean_header_line(const char *line, size_t len)
     return strlen(line) == len && strpbrk(line, "\r\n") == NULL;
 }
 
+/* Whether the handle's header list already holds these `n` lines (the
+ * table at the top of the stack), as it does for every call of a client
+ * whose headers do not change. */
+static int same_header_lines(lua_State *L, const transport *t, int n)
+{
+    const struct curl_slist *node = t->request_headers;
+    int i, same = n == t->request_header_count;
+    for (i = 1; same && i <= n; i++, node = node->next) {
+        size_t len;
+        const char *line;
+        lua_rawgeti(L, -1, i);
+        line = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+        same = line != NULL && strlen(node->data) == len && memcmp(node->data, line, len) == 0;
+        lua_pop(L, 1);
+    }
+    return same;
+}
+
 /* The list is stored in the userdata as it grows, so that an error raised
  * half way leaves nothing unowned. */
 static void set_request_headers(lua_State *L, transport *t)
 {
     int i, n;
+    lua_getfield(L, 2, "headers");
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+    }
+    luaL_checktype(L, -1, LUA_TTABLE);
+    n = (int)mg_rawlen(L, -1);
+    if (t->request_headers != NULL && same_header_lines(L, t, n)) {
+        lua_pop(L, 1);
+        return;
+    }
+    curl_easy_setopt(t->curl, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(t->request_headers);
     t->request_headers = NULL;
-    lua_getfield(L, 2, "headers");
-    if (!lua_isnil(L, -1)) {
-        luaL_checktype(L, -1, LUA_TTABLE);
-        n = (int)mg_rawlen(L, -1);
-        for (i = 1; i <= n; i++) {
-            size_t len;
-            const char *line;
-            struct curl_slist *grown;
-            lua_rawgeti(L, -1, i);
-            line = lua_tolstring(L, -1, &len);
-            if (lua_type(L, -1) != LUA_TSTRING || !is_clean_header_line(line, len))
-                luaL_error(L, "request.headers[%d]: expected a header line without CR, LF or NUL", i);
-            grown = curl_slist_append(t->request_headers, line);
-            if (grown == NULL)
-                luaL_error(L, "out of memory");
-            t->request_headers = grown;
-            lua_pop(L, 1);
-        }
+    t->request_header_count = 0;
+    for (i = 1; i <= n; i++) {
+        size_t len;
+        const char *line;
+        struct curl_slist *grown;
+        lua_rawgeti(L, -1, i);
+        line = lua_tolstring(L, -1, &len);
+        if (lua_type(L, -1) != LUA_TSTRING || !is_clean_header_line(line, len))
+            luaL_error(L, "request.headers[%d]: expected a header line without CR, LF or NUL", i);
+        grown = curl_slist_append(t->request_headers, line);
+        if (grown == NULL)
+            luaL_error(L, "out of memory");
+        t->request_headers = grown;
+        lua_pop(L, 1);
     }
     lua_pop(L, 1);
     /* libcurl would otherwise add its own for POST bodies over 1 KiB and
@@ -297,8 +429,12 @@ static void set_request_headers(lua_State *L, transport *t)
     t->request_headers = curl_slist_append(t->request_headers, "Expect:");
     if (t->request_headers == NULL)
         luaL_error(L, "out of memory");
+    t->request_header_count = n;
+    curl_easy_setopt(t->curl, CURLOPT_HTTPHEADER, t->request_headers);
 }
 
+/* The body pointer is the request table's string, alive for the perform;
+ * a request without one clears it, so the handle never keeps a stale one. */
 static void set_method_and_body(lua_State *L, transport *t)
 {
     CURL *curl = t->curl;
@@ -306,6 +442,7 @@ static void set_method_and_body(lua_State *L, transport *t)
     const char *method = opt_string_field(L, "method");
     const char *body;
     const char *c;
+    int is_post;
     if (method == NULL || *method == '\0')
         luaL_error(L, "request.method: expected an HTTP method");
     for (c = method; *c; c++)
@@ -316,74 +453,89 @@ static void set_method_and_body(lua_State *L, transport *t)
     if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
         luaL_error(L, "request.body: expected a string");
     lua_pop(L, 1);
-    if (body != NULL) {
+    is_post = strcmp(method, "POST") == 0;
+    if (body != NULL || is_post) {
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-    } else if (strcmp(method, "POST") == 0) {
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body != NULL ? body : "");
     } else {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, NULL);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
         curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
     }
-    if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
-        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST,
+                     is_post || strcmp(method, "GET") == 0 ? NULL : method);
 }
 
-/* curl_easy_reset keeps the live connections, so every call starts from
- * libcurl's defaults without giving up keep-alive. */
+static int same_setting(const char *a, const char *b)
+{
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static char *copy_setting(lua_State *L, const char *value, char *to_free)
+{
+    char *copy;
+    if (value == NULL)
+        return NULL;
+    copy = strdup(value);
+    if (copy == NULL) {
+        free(to_free);
+        luaL_error(L, "out of memory");
+    }
+    return copy;
+}
+
+/* libcurl cannot put a CA setting back to its built-in default except by
+ * curl_easy_reset, which keeps the live connections but drops every other
+ * setting too; so a change of CA settings, and only that, resets. */
+static void set_ca(lua_State *L, transport *t, const char *ca_file, const char *ca_path)
+{
+    char *file_copy, *path_copy;
+    if (same_setting(ca_file, t->ca_file) && same_setting(ca_path, t->ca_path))
+        return;
+    file_copy = copy_setting(L, ca_file, NULL);
+    path_copy = copy_setting(L, ca_path, file_copy);
+    curl_easy_reset(t->curl);
+    set_handle_defaults(t);
+    curl_easy_setopt(t->curl, CURLOPT_HTTPHEADER, t->request_headers);
+    forget_ca_settings(t);
+    t->ca_file = file_copy;
+    t->ca_path = path_copy;
+    if (ca_file != NULL)
+        curl_easy_setopt(t->curl, CURLOPT_CAINFO, ca_file);
+    if (ca_path != NULL)
+        curl_easy_setopt(t->curl, CURLOPT_CAPATH, ca_path);
+}
+
+/* Sets what differs from one request to the next; the rest was set once,
+ * in set_handle_defaults. */
 static void configure(lua_State *L, transport *t)
 {
     CURL *curl = t->curl;
     const char *url = opt_string_field(L, "url");
-    const char *ca_file = opt_string_field(L, "ca_file");
-    const char *ca_path = opt_string_field(L, "ca_path");
     long timeout_ms = opt_millis_field(L, "timeout");
     long connect_timeout_ms = opt_millis_field(L, "connect_timeout");
     long stall_ms = opt_millis_field(L, "stall_timeout");
     size_t max_body = opt_size_field(L, "max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES);
     if (url == NULL)
         luaL_error(L, "request.url: expected a string");
-    curl_easy_reset(curl);
+    set_ca(L, t, opt_string_field(L, "ca_file"), opt_string_field(L, "ca_path"));
     set_method_and_body(L, t);
     set_request_headers(L, t);
     curl_easy_setopt(curl, CURLOPT_URL, url);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, t->request_headers);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, t->error_text);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, t);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
     t->timeout_ms = timeout_ms;
     t->stall_ms = stall_ms;
     t->stalled = 0;
     t->requests_sent = 0;
-    if (stall_ms > 0) {
-        t->last_progress_ms = monotonic_ms();
-        t->last_progress_bytes = 0;
-        curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-        curl_easy_setopt(curl, CURLOPT_XFERINFODATA, t);
-        curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-    }
-    curl_easy_setopt(curl, CURLOPT_PREREQFUNCTION, on_request_ready);
-    curl_easy_setopt(curl, CURLOPT_PREREQDATA, t);
+    t->last_progress_ms = monotonic_ms();
+    t->last_progress_bytes = 0;
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, stall_ms > 0 ? 0L : 1L);
     /* A request that must not be sent twice gets a connection of its own:
      * on a reused connection that died, libcurl silently sends it again. */
     lua_getfield(L, 2, "fresh_connect");
     curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, lua_toboolean(L, -1) ? 1L : 0L);
     lua_pop(L, 1);
-    if (ca_file != NULL)
-        curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file);
-    if (ca_path != NULL)
-        curl_easy_setopt(curl, CURLOPT_CAPATH, ca_path);
     buffer_restart(&t->body, max_body);
     buffer_restart(&t->head, MAX_HEADER_BYTES);
     t->error_text[0] = '\0';
@@ -465,6 +617,16 @@ static CURLcode perform_without_sigpipe(CURL *curl)
     return code;
 }
 
+/* Plain http is written by libcurl alone, always with MSG_NOSIGNAL. */
+static int writes_without_sigpipe(lua_State *L)
+{
+    const char *url;
+    lua_getfield(L, 2, "url");
+    url = lua_tostring(L, -1);
+    lua_pop(L, 1); /* the request table keeps the string alive */
+    return tls_writes_without_sigpipe || strncmp(url, "http://", 7) == 0;
+}
+
 /* transport:perform(request) -> { status, reason, headers, body } | nil, error
  * request = { method, url, headers = { "Name: value", ... }, body,
  *             timeout, connect_timeout, stall_timeout (seconds),
@@ -478,9 +640,8 @@ static int transport_perform(lua_State *L)
     lua_settop(L, 2);
     leave_parent_handle(L, t);
     configure(L, t);
-    code = perform_without_sigpipe(t->curl);
-    curl_slist_free_all(t->request_headers);
-    t->request_headers = NULL;
+    code = t->always_guard_sigpipe || !writes_without_sigpipe(L)
+        ? perform_without_sigpipe(t->curl) : curl_easy_perform(t->curl);
     if (code != CURLE_OK) {
         lua_pushnil(L);
         push_transport_error(L, t, code);
@@ -493,6 +654,9 @@ static int transport_perform(lua_State *L)
     mg_push_headers(L, t->head.data ? t->head.data : "", t->head.len, lua_gettop(L));
     lua_pushlstring(L, t->body.data ? t->body.data : "", t->body.len);
     lua_setfield(L, -2, "body");
+    /* The body now lives in the Lua string: a large C copy goes before the
+     * caller decodes it, not at the next request. */
+    buffer_restart(&t->body, t->body.limit);
     lua_pushinteger(L, t->requests_sent);
     lua_setfield(L, -2, "requests_sent");
     return 1;

@@ -19,12 +19,7 @@ local MODULE_USER_AGENT = ("lua-modelgates/%s (%s; libcurl/%s)"):format(
 
 local path_param_spec = { type = "string" }
 
-local function percent_encode(text)
-  -- "." too: libcurl would resolve a hash of ".." as a dot segment.
-  return (text:gsub("[^A-Za-z0-9%-_~]", function(char)
-    return ("%%%02X"):format(char:byte())
-  end))
-end
+local percent_encode = core.percent_encode
 
 --- The call's options over the client's over the defaults.
 local function merge_options(client_options, call_options)
@@ -54,16 +49,18 @@ local function check_server_url(url, options, context)
 end
 
 --- An option given neither to the client nor to the call comes from the
---- environment; it is checked like the option itself.
-local function option_or_env(options, name, env_name, context)
+--- environment; it is checked like the option itself. `env_seen` records
+--- what was read, so that a plan made with it is remade when it changes.
+local function option_or_env(options, name, env_name, context, env_seen)
   if options[name] ~= nil then return options[name] end
   local value = os.getenv(env_name)
+  env_seen[env_name] = value or false
   if value == nil or value == "" then return nil end
   return validate.value(api.options[name], value, context, env_name)
 end
 
-local function resolve_api_key(options, context)
-  local key = option_or_env(options, "api_key", "MODELGATES_API_KEY", context)
+local function resolve_api_key(options, context, env_seen)
+  local key = option_or_env(options, "api_key", "MODELGATES_API_KEY", context, env_seen)
   if key == nil then
     error(errors.new("ValidationError", {
       field = "api_key",
@@ -93,6 +90,60 @@ local function append_headers(header_pairs, extra)
   end
 end
 
+--- The header lines of a request, with a body or without.
+local function request_header_lines(options, api_key, client_headers, call_headers, with_body)
+  local header_pairs = {
+    { "Authorization", "Bearer " .. api_key },
+    { "Accept", "application/json" },
+    { "User-Agent", options.user_agent and (options.user_agent .. " " .. MODULE_USER_AGENT)
+      or MODULE_USER_AGENT },
+  }
+  if with_body then header_pairs[#header_pairs + 1] = { "Content-Type", "application/json" } end
+  append_headers(header_pairs, client_headers)
+  append_headers(header_pairs, call_headers)
+  return header_lines(header_pairs)
+end
+
+--- What every call with the same options shares, worked out once: the
+--- options over the client's over the defaults, the retry settings, the
+--- checked server URL and the header lines.
+local function make_plan(client_options, call, context)
+  local options, env_seen = merge_options(client_options, call or {}), {}
+  local api_key = resolve_api_key(options, context, env_seen)
+  local base = option_or_env(options, "server_url", "MODELGATES_BASE_URL", context, env_seen)
+    or api.default_server_url
+  check_server_url(base, options, context)
+  local call_headers = call and call.headers
+  return {
+    options = options,
+    retry_settings = retry.settings(options),
+    base_url = base:gsub("/+$", ""),
+    header_lines = request_header_lines(options, api_key, client_options.headers, call_headers, false),
+    body_header_lines = request_header_lines(options, api_key, client_options.headers, call_headers, true),
+    env_seen = env_seen,
+  }
+end
+
+local function env_unchanged(plan)
+  for name, seen in pairs(plan.env_seen) do
+    if (os.getenv(name) or false) ~= seen then return false end
+  end
+  return true
+end
+
+--- The plan of a call: the client's own, made once, for a call without
+--- options of its own (unless the environment it read has changed).
+local function plan_for(self, call_options, context)
+  local call = call_options ~= nil and validate.fields(api.options, call_options, context, "options.") or nil
+  if call ~= nil and next(call) ~= nil then return make_plan(self.options, call, context) end
+  local plan = self.plan
+  if not (plan and env_unchanged(plan)) then
+    plan = make_plan(self.options, nil, context)
+    self.plan = plan
+  end
+  return plan
+end
+
 local function encode_query(specs, values)
   local parts = {}
   for _, name in ipairs(validate.spec_names(specs)) do
@@ -106,32 +157,16 @@ local function encode_query(specs, values)
 end
 
 --- Step one: everything is checked here, before anything is sent.
-local function build_request(self, name, op, path_values, input, call_options)
-  local context = "modelgates.keys." .. name
+--- `path` is the operation's, parameters encoded.
+local function build_request(self, context, op, path, input, call_options)
   local query = op.query and encode_query(op.query, validate.fields(op.query, input, context, "params.")) or ""
   local body = op.body and core.json_encode(validate.fields(op.body, input, context, "body."))
-  local call = validate.fields(api.options, call_options, context, "options.")
-  local options = merge_options(self.options, call)
-  local api_key = resolve_api_key(options, context)
-  local base = option_or_env(options, "server_url", "MODELGATES_BASE_URL", context)
-    or api.default_server_url
-  check_server_url(base, options, context)
-  local path = op.path:gsub("{(%w+)}", function(param)
-    return percent_encode(path_values[param])
-  end)
-  local headers = {
-    { "Authorization", "Bearer " .. api_key },
-    { "Accept", "application/json" },
-    { "User-Agent", options.user_agent and (options.user_agent .. " " .. MODULE_USER_AGENT)
-      or MODULE_USER_AGENT },
-  }
-  if body then headers[#headers + 1] = { "Content-Type", "application/json" } end
-  append_headers(headers, self.options.headers)
-  append_headers(headers, call.headers)
+  local plan = plan_for(self, call_options, context)
+  local options = plan.options
   return {
     method = op.method,
-    url = base:gsub("/+$", "") .. path .. query,
-    headers = header_lines(headers),
+    url = plan.base_url .. path .. query,
+    headers = body and plan.body_header_lines or plan.header_lines,
     body = body,
     connect_timeout = options.connect_timeout,
     stall_timeout = options.stall_timeout,
@@ -139,7 +174,7 @@ local function build_request(self, name, op, path_values, input, call_options)
     ca_path = options.ca_path,
     max_response_bytes = options.max_response_bytes,
     fresh_connect = op.once,
-  }, options
+  }, plan
 end
 
 local function is_key_record(value)
@@ -169,12 +204,11 @@ local shape_names = {
 --- Step three, after the C core decoded the body: the fields the operation
 --- promises are there (nil when they are). Anything else passes through
 --- untouched.
-local function returns_error(name, op, body, res)
+local function returns_error(context, op, body, res)
   for field, kind in pairs(op.returns) do
     if not shapes[kind](body[field]) then
       return errors.new("ResponseValidationError", {
-        message = ("modelgates.keys.%s: response field %q: expected %s"):format(
-          name, field, shape_names[kind]),
+        message = ("%s: response field %q: expected %s"):format(context, field, shape_names[kind]),
         status_code = res.status, headers = res.headers, body = res.body,
       })
     end
@@ -230,9 +264,9 @@ end
 
 --- Runs one operation: tries it until it succeeds, or until the retry
 --- policy, the attempts or the time say stop.
-local function run(self, name, op, path_values, input, call_options)
-  local request, options = build_request(self, name, op, path_values, input, call_options)
-  local settings = retry.settings(options)
+local function run(self, context, op, path, input, call_options)
+  local request, plan = build_request(self, context, op, path, input, call_options)
+  local options, settings = plan.options, plan.retry_settings
   local started = core.now()
   local deadline = started + options.timeout
   local outcome_unknown = false
@@ -250,7 +284,7 @@ local function run(self, name, op, path_values, input, call_options)
     local body
     if res then
       body, err = core.decode_response(res, op.success)
-      err = err or returns_error(name, op, body, res)
+      err = err or returns_error(context, op, body, res)
       if not err then return body, response_of(res, attempt) end
       if op.absent_means_done and outcome_unknown and res.status == 404 then
         local done = {}
@@ -287,24 +321,44 @@ local function argument_names(op)
   return names
 end
 
+--- A function of the call's arguments that returns the operation's path
+--- with its parameters checked and encoded: "/keys/{hash}" is split once,
+--- here, into literal pieces and parameter names.
+local function path_builder(op, context)
+  local pieces, names, from = {}, {}, 1
+  for start, name, stop in op.path:gmatch("(){(%w+)}()") do
+    pieces[#pieces + 1] = op.path:sub(from, start - 1)
+    names[#names + 1] = name
+    from = stop
+  end
+  local tail = op.path:sub(from)
+  return function(...)
+    local path = ""
+    for i, name in ipairs(names) do
+      path = path .. pieces[i] .. percent_encode(validate.value(path_param_spec, (select(i, ...)), context, name))
+    end
+    return path .. tail
+  end
+end
+
 local function bind(self, keys, name, op)
   local names = argument_names(op)
   local context = "modelgates.keys." .. name
-  return function(...)
-    local args = call_arguments(keys, ...)
-    if args.n > #names then
+  local build_path = path_builder(op, context)
+  local input_at = op.path_params and #op.path_params + 1 or 1
+  local options_at = (op.query or op.body) and input_at + 1 or input_at
+  local function invoke(n, ...)
+    while n > 0 and select(n, ...) == nil do n = n - 1 end
+    if n > #names then
       validate.fail(context, "arguments", ("at most %d (%s)"):format(#names, table.concat(names, ", ")),
-        args[#names + 1])
+        (select(#names + 1, ...)))
     end
-    local path_values = {}
-    for i, param in ipairs(op.path_params or {}) do
-      path_values[param] = validate.value(path_param_spec, args[i], context, param)
-    end
-    local input_at = #(op.path_params or {}) + 1
-    if op.query or op.body then
-      return run(self, name, op, path_values, args[input_at], args[input_at + 1])
-    end
-    return run(self, name, op, path_values, nil, args[input_at])
+    local input = options_at > input_at and (select(input_at, ...)) or nil
+    return run(self, context, op, build_path(...), input, (select(options_at, ...)))
+  end
+  return function(...)
+    if rawequal(..., keys) then return invoke(select("#", ...) - 1, select(2, ...)) end
+    return invoke(select("#", ...), ...)
   end
 end
 
