@@ -13,13 +13,23 @@
  *                    TLS handshake are not part of the loop)
  *
  * Prints one line: "calls=N seconds=S rate=R bytes=B". Every call must
- * answer 200 with a body; anything else exits 1. */
+ * answer 200 with a body; anything else exits 1.
+ *
+ * Built with -DWITH_CJSON_DECODE (and linked to liblua5.1), every answer's
+ * body is also decoded by lua-cjson's cjson.decode in one lua_State, as any
+ * Lua client that returns the JSON must do: the floor for such a client. A
+ * body that does not decode to a table exits 1. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <curl/curl.h>
+#ifdef WITH_CJSON_DECODE
+#include <lua.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#endif
 
 #define MAX_PARALLEL 64
 
@@ -54,6 +64,58 @@ static size_t on_body(char *data, size_t size, size_t count, void *userdata)
     buf->len += len;
     return len;
 }
+
+#ifdef WITH_CJSON_DECODE
+/* One lua_State for the whole run; cjson.decode stays at stack index 1. */
+static lua_State *decoder;
+
+static void decoder_open(void)
+{
+    decoder = luaL_newstate();
+    if (decoder == NULL) {
+        fprintf(stderr, "curl_loop: luaL_newstate failed\n");
+        exit(1);
+    }
+    luaL_openlibs(decoder);
+    lua_getglobal(decoder, "require");
+    lua_pushliteral(decoder, "cjson");
+    if (lua_pcall(decoder, 1, 1, 0) != 0) {
+        fprintf(stderr, "curl_loop: %s\n", lua_tostring(decoder, -1));
+        exit(1);
+    }
+    lua_getfield(decoder, -1, "decode");
+    lua_remove(decoder, -2);
+    if (!lua_isfunction(decoder, 1)) {
+        fprintf(stderr, "curl_loop: cjson.decode is not a function\n");
+        exit(1);
+    }
+}
+
+static void decode_body(const buffer *body)
+{
+    lua_pushvalue(decoder, 1);
+    lua_pushlstring(decoder, body->data, body->len);
+    if (lua_pcall(decoder, 1, 1, 0) != 0) {
+        fprintf(stderr, "curl_loop: cjson.decode: %s\n", lua_tostring(decoder, -1));
+        exit(1);
+    }
+    if (!lua_istable(decoder, -1)) {
+        fprintf(stderr, "curl_loop: the body decodes to a %s, not a table\n",
+                luaL_typename(decoder, -1));
+        exit(1);
+    }
+    lua_pop(decoder, 1);
+}
+
+static void decoder_close(void)
+{
+    lua_close(decoder);
+}
+#else
+static void decoder_open(void) {}
+static void decode_body(const buffer *body) { (void)body; }
+static void decoder_close(void) {}
+#endif
 
 static double now(void)
 {
@@ -92,6 +154,7 @@ static void check_answer(CURL *curl, CURLcode code, const buffer *body)
         fprintf(stderr, "curl_loop: HTTP %ld with %lu bytes\n", status, (unsigned long)body->len);
         exit(1);
     }
+    decode_body(body);
 }
 
 static void one_call(CURL *curl, buffer *body)
@@ -235,10 +298,12 @@ int main(int argc, char **argv)
     }
     s.headers = curl_slist_append(s.headers, line);
     s.headers = curl_slist_append(s.headers, "Expect:");
+    decoder_open();
     if (parallel == 1)
         run_sequential(&s, count, seconds, warmup);
     else
         run_parallel(&s, parallel, count, seconds);
+    decoder_close();
     curl_slist_free_all(s.headers);
     curl_global_cleanup();
     return 0;

@@ -78,14 +78,19 @@ row("0 server", "ModelGates server (lua-http), 8 connections", per_second("mg.ht
 
 -- 1. calls per second
 local names = {
-  c = "libcurl C loop (the limit)", ["module5.1"] = "this module, Lua 5.1", ["module5.4"] = "this module, Lua 5.4",
+  c = "libcurl C loop (the limit)", cdecode = "libcurl C loop + cjson.decode (any Lua client's floor)",
+  ["module5.1"] = "this module, Lua 5.1", ["module5.4"] = "this module, Lua 5.4",
   ["luacurl5.1"] = "lua-curl + lua-cjson by hand, Lua 5.1", ["curlcli5.1"] = "`curl` command per call, Lua 5.1",
 }
 for _, proto in ipairs({ "http", "https" }) do
   local limit = best_rate("calls." .. proto .. ".c")
   local limit_ir = num("ir." .. proto .. ".c")
+  -- The C loop that also decodes each body with cjson.decode: what any Lua
+  -- client returning the JSON must pay at least.
+  local floor = best_rate("calls." .. proto .. ".cdecode")
+  local floor_ir = num("ir." .. proto .. ".cdecode")
   local cli = best_rate("calls." .. proto .. ".curlcli5.1")
-  for _, client in ipairs({ "c", "module5.1", "module5.4", "luacurl5.1", "curlcli5.1" }) do
+  for _, client in ipairs({ "c", "cdecode", "module5.1", "module5.4", "luacurl5.1", "curlcli5.1" }) do
     local rate = best_rate("calls." .. proto .. "." .. client)
     local ir = num("ir." .. proto .. "." .. client)
     local value = rate and (commas(rate) .. "/s" .. (ir and ("; " .. commas(ir) .. " instr/call") or ""))
@@ -93,6 +98,10 @@ for _, proto in ipairs({ "http", "https" }) do
       .. (ir and limit_ir and ("; instr %.2f x"):format(ir / limit_ir) or "")
     if client:match("^module") and rate and limit then
       row("1 keys.get " .. proto, names[client], value, ratio, ">= 0.90 x limit", rate / limit >= 0.9)
+      if floor then
+        row("1 keys.get " .. proto, names[client] .. " vs C loop + cjson.decode", ("%.2f x"):format(rate / floor)
+          .. (ir and floor_ir and ("; instr %.2f x"):format(ir / floor_ir) or ""))
+      end
       if cli then
         row("1 keys.get " .. proto, names[client] .. " vs `curl` per call", ("%.0f x"):format(rate / cli),
           "", ">= 20 x", rate / cli >= 20)

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# make bench: holds lua-modelgates against libcurl's own limit (bench/curl_loop.c)
+# make bench: holds lua-modelgates against libcurl's own limit (bench/curl_loop.c),
+# against that loop plus the cjson.decode that any Lua client returning the
+# JSON must pay (curl_loop_decode: the same file built with -DWITH_CJSON_DECODE),
 # and against what Lua users write instead (Debian's lua-curl + lua-cjson by
 # hand; the `curl` command per call). Prints one table; writes it, with the
 # machine and the command, to build/bench/results.md.
@@ -17,6 +19,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$ROOT/build/bench
 LOOP=$OUT/curl_loop
+LOOP_DECODE=$OUT/curl_loop_decode
 SECONDS_PER_RATE=${BENCH_SECONDS:-1}
 REPS=${BENCH_REPS:-5}
 CALLGRIND=${BENCH_CALLGRIND:-1}
@@ -152,6 +155,7 @@ rate_of() { # proto client -> one rate
   local proto=$1 client=$2 line
   case $client in
     c) line=$("$LOOP" "${BASE[$proto]}/keys/$HASH" ${CAOPT[$proto]} --count 1000000 --seconds "$SECONDS_PER_RATE") ;;
+    cdecode) line=$("$LOOP_DECODE" "${BASE[$proto]}/keys/$HASH" ${CAOPT[$proto]} --count 1000000 --seconds "$SECONDS_PER_RATE") ;;
     module5.1) line=$(lua_run 5.1 "$ROOT/bench/client.lua" module "${BASE[$proto]}" ${CAOPT[$proto]} --count 1000000 --seconds "$SECONDS_PER_RATE") ;;
     module5.4) line=$(lua_run 5.4 "$ROOT/bench/client.lua" module "${BASE[$proto]}" ${CAOPT[$proto]} --count 1000000 --seconds "$SECONDS_PER_RATE") ;;
     luacurl5.1) line=$(lua_run 5.1 "$ROOT/bench/client.lua" luacurl "${BASE[$proto]}" ${CAOPT[$proto]} --count 1000000 --seconds "$SECONDS_PER_RATE") ;;
@@ -159,7 +163,7 @@ rate_of() { # proto client -> one rate
   esac
   echo "$line" | field rate
 }
-CLIENTS="c module5.1 module5.4 luacurl5.1 curlcli5.1"
+CLIENTS="c cdecode module5.1 module5.4 luacurl5.1 curlcli5.1"
 for proto in http https; do
   for rep in $(seq "$REPS"); do
     for client in $CLIENTS; do
@@ -179,10 +183,11 @@ done
 # ---------------------------------------------------------------- 1b. instructions per call
 if [ "$CALLGRIND" = 1 ] && command -v valgrind >/dev/null; then
   for proto in http https; do
-    for client in c module5.1 module5.4 luacurl5.1; do
+    for client in c cdecode module5.1 module5.4 luacurl5.1; do
       for n in 100 600; do
         case $client in
           c) total=$(instructions "$LOOP" "${BASE[$proto]}/keys/$HASH" ${CAOPT[$proto]} --count $n --seconds 600) ;;
+          cdecode) total=$(instructions "$LOOP_DECODE" "${BASE[$proto]}/keys/$HASH" ${CAOPT[$proto]} --count $n --seconds 600) ;;
           module5.1 | luacurl5.1)
             total=$(LUA_PATH="$LUA_PATH_BENCH" LUA_CPATH="$ROOT/build/5.1/?.so;$OUT/5.1/?.so;;" \
               instructions lua5.1 "$ROOT/bench/client.lua" "${client%5.1}" "${BASE[$proto]}" ${CAOPT[$proto]} --count $n --seconds 600) ;;

@@ -82,39 +82,40 @@ void mg_json_push_null(lua_State *L)
     push_bridge_field(L, "null");
 }
 
-#if LUA_VERSION_NUM >= 503
-static int is_whole_float(lua_State *L, int idx, lua_Integer *whole)
-{
-    lua_Number n;
-    if (lua_type(L, idx) != LUA_TNUMBER || lua_isinteger(L, idx))
-        return 0;
-    n = lua_tonumber(L, idx);
-    return floor(n) == n && lua_numbertointeger(n, whole);
-}
-#endif
-
 static void normalize_table(lua_State *L, int table, int null_value);
 
-/* Normalizes the value in stack slot `slot` in place; returns whether it
- * replaced it (a table is changed inside, never replaced). */
-static int normalize_slot(lua_State *L, int slot, int null_value)
+/* Normalizes the value at the top of the stack, in place where it is a
+ * table; returns whether it replaced it. Strings and booleans, most of a
+ * page, cost one lua_type. */
+static int normalize_top(lua_State *L, int null_value)
 {
+    switch (lua_type(L, -1)) {
 #if LUA_VERSION_NUM >= 503
-    lua_Integer whole;
-    if (is_whole_float(L, slot, &whole)) {
+    case LUA_TNUMBER: {
+        lua_Integer whole;
+        lua_Number n;
+        if (lua_isinteger(L, -1))
+            return 0;
+        n = lua_tonumber(L, -1);
+        if (floor(n) != n || !lua_numbertointeger(n, &whole))
+            return 0;
+        lua_pop(L, 1);
         lua_pushinteger(L, whole);
-        lua_replace(L, slot);
         return 1;
     }
 #endif
-    if (lua_rawequal(L, slot, null_value)) {
+    case LUA_TLIGHTUSERDATA:
+        if (!lua_rawequal(L, -1, null_value))
+            return 0;
+        lua_pop(L, 1);
         lua_pushnil(L);
-        lua_replace(L, slot);
         return 1;
+    case LUA_TTABLE:
+        normalize_table(L, lua_gettop(L), null_value);
+        return 0;
+    default:
+        return 0;
     }
-    if (lua_type(L, slot) == LUA_TTABLE)
-        normalize_table(L, slot, null_value);
-    return 0;
 }
 
 /* Replacing or clearing an existing field is allowed during lua_next. The
@@ -124,7 +125,7 @@ static void normalize_table(lua_State *L, int table, int null_value)
     luaL_checkstack(L, 4, "JSON nested too deep");
     lua_pushnil(L);
     while (lua_next(L, table)) {
-        if (normalize_slot(L, lua_gettop(L), null_value)) {
+        if (normalize_top(L, null_value)) {
             lua_pushvalue(L, -2);
             lua_insert(L, -2);
             lua_rawset(L, table);
@@ -134,11 +135,11 @@ static void normalize_table(lua_State *L, int table, int null_value)
     }
 }
 
-int mg_json_decode(lua_State *L, const char *text, size_t len)
+int mg_json_decode(lua_State *L, int text)
 {
-    int value;
+    text = mg_absindex(L, text);
     push_bridge_field(L, "decode");
-    lua_pushlstring(L, text, len);
+    lua_pushvalue(L, text);
     if (lua_pcall(L, 1, 1, 0) != 0) {
         if (lua_type(L, -1) != LUA_TSTRING) {
             lua_pop(L, 1);
@@ -146,19 +147,21 @@ int mg_json_decode(lua_State *L, const char *text, size_t len)
         }
         return 0;
     }
-    value = lua_gettop(L);
     mg_json_push_null(L);
-    normalize_slot(L, value, value + 1);
-    lua_pop(L, 1);
+    lua_insert(L, -2);
+    if (normalize_top(L, lua_gettop(L) - 1)) {
+        lua_replace(L, -2);
+    } else {
+        lua_remove(L, -2);
+    }
     return 1;
 }
 
 /* core.json_decode(text) -> value | nil, message */
 int mg_json_decode_lua(lua_State *L)
 {
-    size_t len;
-    const char *text = luaL_checklstring(L, 1, &len);
-    if (mg_json_decode(L, text, len))
+    luaL_checkstring(L, 1);
+    if (mg_json_decode(L, 1))
         return 1;
     lua_pushnil(L);
     lua_insert(L, -2);

@@ -29,14 +29,23 @@ static const char *standard_reason(lua_Integer status)
     return NULL;
 }
 
+/* Header names are short: lower-cased on the C stack, and through a
+ * luaL_Buffer only when one is not. */
 static void push_lower(lua_State *L, const char *s, size_t len)
 {
-    luaL_Buffer b;
+    char name[64];
     size_t i;
-    luaL_buffinit(L, &b);
-    for (i = 0; i < len; i++)
-        luaL_addchar(&b, (char)tolower((unsigned char)s[i]));
-    luaL_pushresult(&b);
+    if (len <= sizeof name) {
+        for (i = 0; i < len; i++)
+            name[i] = (char)tolower((unsigned char)s[i]);
+        lua_pushlstring(L, name, len);
+    } else {
+        luaL_Buffer b;
+        luaL_buffinit(L, &b);
+        for (i = 0; i < len; i++)
+            luaL_addchar(&b, (char)tolower((unsigned char)s[i]));
+        luaL_pushresult(&b);
+    }
 }
 
 static const char *trim(const char *start, const char **end)
@@ -80,11 +89,23 @@ static void add_header(lua_State *L, const char *line, const char *colon, const 
     lua_rawset(L, -3);
 }
 
+/* The table is made at its final size: one slot a line is at most one
+ * too many (the status line), and growing it would rehash each time. */
+static int count_lines(const char *p, const char *stop)
+{
+    int lines = 0;
+    while ((p = memchr(p, '\n', (size_t)(stop - p))) != NULL) {
+        lines++;
+        p++;
+    }
+    return lines;
+}
+
 void mg_push_headers(lua_State *L, const char *head, size_t len, int res)
 {
     const char *p = head, *stop = head + len;
     int first = 1;
-    lua_newtable(L);
+    lua_createtable(L, 0, count_lines(head, stop));
     while (p < stop) {
         const char *eol = memchr(p, '\n', (size_t)(stop - p));
         const char *line_end = eol ? eol : stop;
@@ -122,11 +143,11 @@ static void push_response_validation_error(lua_State *L, int res, const char *me
     mg_push_error(L, "ResponseValidationError");
 }
 
-/* Takes message, code and metadata from a body of the API's error shape
- * into the fields table at the top of the stack. */
-static void take_error_object(lua_State *L, const char *body, size_t len)
+/* Takes message, code and metadata from a body (the string at index body)
+ * of the API's error shape into the fields table at the top of the stack. */
+static void take_error_object(lua_State *L, int body)
 {
-    if (!mg_json_decode(L, body, len) || !lua_istable(L, -1)) {
+    if (!mg_json_decode(L, body) || !lua_istable(L, -1)) {
         lua_pop(L, 1);
         return;
     }
@@ -175,20 +196,19 @@ static void set_fallback_message(lua_State *L, int res, lua_Integer status)
 
 void mg_push_api_error(lua_State *L, int res)
 {
-    size_t len;
-    const char *body;
     lua_Integer status;
+    int body;
     lua_getfield(L, res, "status");
     status = lua_tointeger(L, -1);
-    lua_pop(L, 1);
-    push_response_fields(L, res);
     lua_getfield(L, res, "body");
-    body = lua_tolstring(L, -1, &len);
-    lua_pop(L, 1); /* res keeps the body alive */
-    if (body != NULL)
-        take_error_object(L, body, len);
+    body = lua_gettop(L);
+    push_response_fields(L, res);
+    if (lua_type(L, body) == LUA_TSTRING)
+        take_error_object(L, body);
     set_fallback_message(L, res, status);
     mg_push_error(L, "APIError");
+    lua_replace(L, body - 1);
+    lua_pop(L, 1);
 }
 
 static int starts_like_object(const char *body, size_t len)
@@ -224,7 +244,7 @@ int mg_decode_response_lua(lua_State *L)
     if (status == success) {
         if (body == NULL || !starts_like_object(body, len))
             push_validation_message(L, 1, "expected a JSON object in the response body");
-        else if (mg_json_decode(L, body, len))
+        else if (mg_json_decode(L, 4))
             return 1;
         else
             push_validation_message(L, 1, "response body is not valid JSON: %s", lua_tostring(L, -1));

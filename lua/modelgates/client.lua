@@ -120,12 +120,12 @@ local function make_plan(client_options, call, context)
     base_url = base:gsub("/+$", ""),
     header_lines = request_header_lines(options, api_key, client_options.headers, call_headers, false),
     body_header_lines = request_header_lines(options, api_key, client_options.headers, call_headers, true),
-    env_seen = env_seen,
+    env_seen = next(env_seen) and env_seen,
   }
 end
 
 local function env_unchanged(plan)
-  for name, seen in pairs(plan.env_seen) do
+  for name, seen in pairs(plan.env_seen or {}) do
     if (os.getenv(name) or false) ~= seen then return false end
   end
   return true
@@ -137,7 +137,7 @@ local function plan_for(self, call_options, context)
   local call = call_options ~= nil and validate.fields(api.options, call_options, context, "options.") or nil
   if call ~= nil and next(call) ~= nil then return make_plan(self.options, call, context) end
   local plan = self.plan
-  if not (plan and env_unchanged(plan)) then
+  if not (plan and (not plan.env_seen or env_unchanged(plan))) then
     plan = make_plan(self.options, nil, context)
     self.plan = plan
   end
@@ -224,7 +224,6 @@ local function trace(options, format, ...)
 end
 
 local function trace_request(options, request, attempt)
-  if not options.debug then return end
   local shown = {}
   for i, line in ipairs(request.headers) do
     shown[i] = line:find("^[Aa]uthorization:") and "Authorization: [REDACTED]" or line
@@ -246,8 +245,11 @@ local function perform(self, request)
   return self.transport:perform(request)
 end
 
+--- The transport's answer becomes the caller's response record.
 local function response_of(res, attempts)
-  return { status = res.status, headers = res.headers, body = res.body, attempts = attempts }
+  res.requests_sent = nil
+  res.attempts = attempts
+  return res
 end
 
 --- The error to raise after the last try, with what the caller can act on.
@@ -271,16 +273,16 @@ local function run(self, context, op, path, input, call_options)
   local deadline = started + options.timeout
   local outcome_unknown = false
   local attempt = 0
+  request.timeout = options.timeout
   while true do
-    request.timeout = math.max(deadline - core.now(), 0.001)
-    trace_request(options, request, attempt + 1)
+    if options.debug then trace_request(options, request, attempt + 1) end
     local res, err = perform(self, request)
     -- libcurl re-sends on its own when a reused connection died unanswered:
     -- each request sent is an attempt, and the first one's outcome unknown.
     local sent = (res or err).requests_sent
     attempt = attempt + math.max(sent, 1)
     outcome_unknown = outcome_unknown or sent > 1
-    trace_outcome(options, res, err, attempt)
+    if options.debug then trace_outcome(options, res, err, attempt) end
     local body
     if res then
       body, err = core.decode_response(res, op.success)
@@ -299,6 +301,7 @@ local function run(self, context, op, path, input, call_options)
     if not wait then error(final_error(err, res, attempt, hint, op, outcome_unknown), 0) end
     trace(options, "waiting %.3f s before attempt %d", wait, attempt + 1)
     core.sleep(wait)
+    request.timeout = math.max(deadline - core.now(), 0.001)
   end
 end
 
@@ -332,11 +335,15 @@ local function path_builder(op, context)
     from = stop
   end
   local tail = op.path:sub(from)
+  local function segment(i, value)
+    if type(value) ~= "string" or value == "" then
+      validate.value(path_param_spec, value, context, names[i])
+    end
+    return percent_encode(value)
+  end
   return function(...)
     local path = ""
-    for i, name in ipairs(names) do
-      path = path .. pieces[i] .. percent_encode(validate.value(path_param_spec, (select(i, ...)), context, name))
-    end
+    for i = 1, #names do path = path .. pieces[i] .. segment(i, (select(i, ...))) end
     return path .. tail
   end
 end

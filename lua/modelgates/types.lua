@@ -36,6 +36,7 @@
 
 ---@class ModelGatesResponse
 ---@field status integer the HTTP status
+---@field reason? string the status line's reason phrase ("OK"), when it has one
 ---@field headers table<string, string> response headers, lower-case names
 ---@field body string the raw response body
 ---@field attempts integer how many tries the call took
