@@ -4,7 +4,6 @@
  * vim.json serves. Decoded values are normalized for Lua callers: JSON null
  * becomes an absent field (cjson.null is truthy), and on 5.3+ whole numbers
  * become integers whatever the decoder's build does. */
-#include <math.h>
 #include "modelgates.h"
 
 static const char JSON_KEY[] = "modelgates.core.json";
@@ -92,12 +91,13 @@ static int normalize_top(lua_State *L, int null_value)
     switch (lua_type(L, -1)) {
 #if LUA_VERSION_NUM >= 503
     case LUA_TNUMBER: {
+        /* Exact conversions only: 2.5 stays a float. */
+        int is_whole;
         lua_Integer whole;
-        lua_Number n;
         if (lua_isinteger(L, -1))
             return 0;
-        n = lua_tonumber(L, -1);
-        if (floor(n) != n || !lua_numbertointeger(n, &whole))
+        whole = lua_tointegerx(L, -1, &is_whole);
+        if (!is_whole)
             return 0;
         lua_pop(L, 1);
         lua_pushinteger(L, whole);
