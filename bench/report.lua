@@ -10,6 +10,12 @@ for line in io.lines(results_path) do
   if key then r[key] = value end
 end
 
+--- The interpreters the module was measured on (bench/run.sh's
+--- BENCH_LUA_VERSIONS): Makefile LUA_VERSIONs, "5.1", "5.4", "luajit".
+local versions = {}
+for version in (r["settings.lua_versions"] or "5.1 5.4"):gmatch("%S+") do versions[#versions + 1] = version end
+local function lua_name(version) return version == "luajit" and "LuaJIT" or "Lua " .. version end
+
 local function num(key)
   local value = r[key]
   return value and tonumber(value)
@@ -79,9 +85,15 @@ row("0 server", "ModelGates server (lua-http), 8 connections", per_second("mg.ht
 -- 1. calls per second
 local names = {
   c = "libcurl C loop (the limit)", cdecode = "libcurl C loop + cjson.decode (any Lua client's floor)",
-  ["module5.1"] = "this module, Lua 5.1", ["module5.4"] = "this module, Lua 5.4",
   ["luacurl5.1"] = "lua-curl + lua-cjson by hand, Lua 5.1", ["curlcli5.1"] = "`curl` command per call, Lua 5.1",
 }
+local clients = { "c", "cdecode" }
+for _, version in ipairs(versions) do
+  clients[#clients + 1] = "module" .. version
+  names["module" .. version] = "this module, " .. lua_name(version)
+end
+clients[#clients + 1] = "luacurl5.1"
+clients[#clients + 1] = "curlcli5.1"
 for _, proto in ipairs({ "http", "https" }) do
   local limit = best_rate("calls." .. proto .. ".c")
   local limit_ir = num("ir." .. proto .. ".c")
@@ -90,7 +102,7 @@ for _, proto in ipairs({ "http", "https" }) do
   local floor = best_rate("calls." .. proto .. ".cdecode")
   local floor_ir = num("ir." .. proto .. ".cdecode")
   local cli = best_rate("calls." .. proto .. ".curlcli5.1")
-  for _, client in ipairs({ "c", "cdecode", "module5.1", "module5.4", "luacurl5.1", "curlcli5.1" }) do
+  for _, client in ipairs(clients) do
     local rate = best_rate("calls." .. proto .. "." .. client)
     local ir = num("ir." .. proto .. "." .. client)
     local value = rate and (commas(rate) .. "/s" .. (ir and ("; " .. commas(ir) .. " instr/call") or ""))
@@ -113,14 +125,14 @@ for _, proto in ipairs({ "http", "https" }) do
 end
 
 -- 2. the 10,000-key page
-for _, version in ipairs({ "5.1", "5.4" }) do
+for _, version in ipairs(versions) do
   local limit_warm = list_field("list.cjson" .. version, "warm_ms", lower)
   local limit_cold = list_field("list.cjson" .. version, "cold_ms", lower)
   local limit_peak = list_field("list.cjson" .. version, "peak_kib", higher)
   local warm = list_field("list.module" .. version, "warm_ms", lower)
   local cold = list_field("list.module" .. version, "cold_ms", lower)
   local peak = list_field("list.module" .. version, "peak_kib", higher)
-  local section = "2 10,000 keys, Lua " .. version
+  local section = "2 10,000 keys, " .. lua_name(version)
   row(section, "bare cjson.decode (the limit): time warm / cold",
     limit_warm and ("%.1f / %.1f ms"):format(limit_warm, limit_cold))
   row(section, "bare cjson.decode (the limit): peak memory", limit_peak and ("%.1f MiB"):format(limit_peak / 1024))
@@ -139,16 +151,16 @@ for _, version in ipairs({ "5.1", "5.4" }) do
 end
 
 -- 3. memory across 100,000 calls
-for _, version in ipairs({ "5.1", "5.4" }) do
+for _, version in ipairs(versions) do
   local line = r["mem.module" .. version]
   if line then
     local rss1, rss2 = tonumber(line:match("rss_first_kib=(%d+)")), tonumber(line:match("rss_second_kib=(%d+)"))
     local heap1, heap2 = tonumber(line:match("heap_first_kib=([%d.]+)")), tonumber(line:match("heap_second_kib=([%d.]+)"))
     local calls = tonumber(line:match("calls=(%d+)"))
-    row("3 memory, Lua " .. version, ("RSS after 10,000 / after %s calls"):format(commas(calls)),
+    row("3 memory, " .. lua_name(version), ("RSS after 10,000 / after %s calls"):format(commas(calls)),
       ("%s / %s KiB"):format(commas(rss1), commas(rss2)), ("+%s KiB"):format(commas(rss2 - rss1)),
       "< 1 MiB growth", calls >= 100000 and rss2 - rss1 < 1024)
-    row("3 memory, Lua " .. version, "Lua heap after 10,000 / after 100,000 calls",
+    row("3 memory, " .. lua_name(version), "Lua heap after 10,000 / after 100,000 calls",
       ("%.1f / %.1f KiB"):format(heap1, heap2), ("%+.1f KiB"):format(heap2 - heap1))
   end
 end
@@ -202,9 +214,16 @@ md:write("## Run of ", r["machine.date"] or "?", "\n\n")
 md:write("Command: `make bench` (",
   ("BENCH_SECONDS=%s BENCH_REPS=%s"):format(r["settings.seconds"] or "?", r["settings.reps"] or "?"),
   "), commit ", r["machine.commit"] or "?", ".\n\n")
+local interpreters = {}
+for i, version in ipairs(versions) do
+  interpreters[i] = r["machine.lua." .. version] or lua_name(version) .. " ?"
+  if version == "luajit" and (r["machine.luajit2"] or "") ~= "" then
+    interpreters[i] = interpreters[i] .. " (luajit2 " .. r["machine.luajit2"] .. ")"
+  end
+end
 md:write("Machine: ", r["machine.nproc"] or "?", " cores, ", r["machine.cpu"] or "?", ", Linux ", r["machine.kernel"] or "?",
   "; ", r["machine.libcurl"] or "?", " (", r["machine.curl_ssl"] or "?", "); nginx ", r["machine.nginx"] or "?",
-  "; ", r["machine.lua51"] or "?", "; ", r["machine.lua54"] or "?", "; lua-curl ", r["machine.luacurl"] or "?",
+  "; ", table.concat(interpreters, "; "), "; lua-curl ", r["machine.luacurl"] or "?",
   "; lua-cjson ", r["machine.cjson"] or "?", ".\n\n")
 md:write(table_text, "\n\n")
 if #misses == 0 then

@@ -13,7 +13,9 @@
 #
 # Environment: BENCH_SECONDS (per rate measurement, default 1), BENCH_REPS
 # (interleaved repetitions of each rate, the best is kept; default 5),
-# BENCH_CALLGRIND=0 to skip the instruction counts.
+# BENCH_CALLGRIND=0 to skip the instruction counts, BENCH_LUA_VERSIONS (the
+# interpreters the module is measured on, each built by `make LUA_VERSION=v
+# all`; default "5.1 5.4 luajit", as mk/bench.mk passes it).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,6 +26,7 @@ SECONDS_PER_RATE=${BENCH_SECONDS:-1}
 REPS=${BENCH_REPS:-5}
 CALLGRIND=${BENCH_CALLGRIND:-1}
 CURLCLI_CALLS=${BENCH_CURLCLI_CALLS:-300}
+LUA_VERSIONS=${BENCH_LUA_VERSIONS:-5.1 5.4 luajit}
 HASH=5ad4233e72270dd65ad4233e72270dd65ad4233e72270dd65ad4233e72270dd6
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/modelgates-bench.XXXXXX")
 RESULTS=$WORK/results.txt
@@ -42,6 +45,9 @@ trap 'exit 130' INT TERM
 note() { printf 'bench: %s\n' "$*" >&2; }
 record() { printf '%s\n' "$*" >>"$RESULTS"; }
 
+# A version is the Makefile's LUA_VERSION: 5.1, 5.4, ... or luajit.
+lua_interpreter() { case $1 in luajit) echo luajit ;; *) echo "lua$1" ;; esac; }
+
 # lua_run VERSION ARGS...: that interpreter, with the paths of its build of the module.
 LUA_PATH_BENCH="$ROOT/lua/?.lua;$ROOT/lua/?/init.lua;;"
 lua_run() {
@@ -49,16 +55,30 @@ lua_run() {
   shift
   LUA_PATH="$LUA_PATH_BENCH" \
     LUA_CPATH="$ROOT/build/$version/?.so;$OUT/$version/?.so;;" \
-    "lua$version" "$@"
+    "$(lua_interpreter "$version")" "$@"
 }
 
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 
 # instructions COMMAND...: the instructions it ran, counted by callgrind.
+# --smc-check=all-non-file (amd64's default, explicit here): LuaJIT writes the
+# machine code of its traces at run time, into anonymous memory; callgrind
+# runs and counts that code like any other.
 instructions() {
-  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
+  valgrind --tool=callgrind --smc-check=all-non-file --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
     sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
+
+# lua_instructions VERSION ARGS...: instructions of lua_run VERSION ARGS...
+lua_instructions() {
+  local version=$1
+  shift
+  LUA_PATH="$LUA_PATH_BENCH" LUA_CPATH="$ROOT/build/$version/?.so;$OUT/$version/?.so;;" \
+    instructions "$(lua_interpreter "$version")" "$@"
+}
+
+# A Lua client is a client.lua MODE and a version: module5.4, moduleluajit, luacurl5.1.
+lua_client() { [[ $1 =~ ^(module|luacurl|curlcli)(.+)$ ]]; }
 
 # ---------------------------------------------------------------- fixtures
 note "fixtures in $WORK"
@@ -156,14 +176,16 @@ rate_of() { # proto client -> one rate
   case $client in
     c) line=$("$LOOP" "${BASE[$proto]}/keys/$HASH" ${CAOPT[$proto]} --count 1000000 --seconds "$SECONDS_PER_RATE") ;;
     cdecode) line=$("$LOOP_DECODE" "${BASE[$proto]}/keys/$HASH" ${CAOPT[$proto]} --count 1000000 --seconds "$SECONDS_PER_RATE") ;;
-    module5.1) line=$(lua_run 5.1 "$ROOT/bench/client.lua" module "${BASE[$proto]}" ${CAOPT[$proto]} --count 1000000 --seconds "$SECONDS_PER_RATE") ;;
-    module5.4) line=$(lua_run 5.4 "$ROOT/bench/client.lua" module "${BASE[$proto]}" ${CAOPT[$proto]} --count 1000000 --seconds "$SECONDS_PER_RATE") ;;
-    luacurl5.1) line=$(lua_run 5.1 "$ROOT/bench/client.lua" luacurl "${BASE[$proto]}" ${CAOPT[$proto]} --count 1000000 --seconds "$SECONDS_PER_RATE") ;;
-    curlcli5.1) line=$(lua_run 5.1 "$ROOT/bench/client.lua" curlcli "${BASE[$proto]}" ${CAOPT[$proto]} --count "$CURLCLI_CALLS" --seconds "$SECONDS_PER_RATE" --warmup 0) ;;
+    *)
+      lua_client "$client" || { note "unknown client $client"; return 1; }
+      local mode=${BASH_REMATCH[1]} version=${BASH_REMATCH[2]} count=(--count 1000000)
+      [ "$mode" = curlcli ] && count=(--count "$CURLCLI_CALLS" --warmup 0)
+      line=$(lua_run "$version" "$ROOT/bench/client.lua" "$mode" "${BASE[$proto]}" ${CAOPT[$proto]} "${count[@]}" --seconds "$SECONDS_PER_RATE") ;;
   esac
   echo "$line" | field rate
 }
-CLIENTS="c cdecode module5.1 module5.4 luacurl5.1 curlcli5.1"
+MODULE_CLIENTS=$(printf 'module%s ' $LUA_VERSIONS)
+CLIENTS="c cdecode $MODULE_CLIENTS luacurl5.1 curlcli5.1"
 for proto in http https; do
   for rep in $(seq "$REPS"); do
     for client in $CLIENTS; do
@@ -183,17 +205,15 @@ done
 # ---------------------------------------------------------------- 1b. instructions per call
 if [ "$CALLGRIND" = 1 ] && command -v valgrind >/dev/null; then
   for proto in http https; do
-    for client in c cdecode module5.1 module5.4 luacurl5.1; do
+    for client in c cdecode $MODULE_CLIENTS luacurl5.1; do
       for n in 100 600; do
         case $client in
           c) total=$(instructions "$LOOP" "${BASE[$proto]}/keys/$HASH" ${CAOPT[$proto]} --count $n --seconds 600) ;;
           cdecode) total=$(instructions "$LOOP_DECODE" "${BASE[$proto]}/keys/$HASH" ${CAOPT[$proto]} --count $n --seconds 600) ;;
-          module5.1 | luacurl5.1)
-            total=$(LUA_PATH="$LUA_PATH_BENCH" LUA_CPATH="$ROOT/build/5.1/?.so;$OUT/5.1/?.so;;" \
-              instructions lua5.1 "$ROOT/bench/client.lua" "${client%5.1}" "${BASE[$proto]}" ${CAOPT[$proto]} --count $n --seconds 600) ;;
-          module5.4)
-            total=$(LUA_PATH="$LUA_PATH_BENCH" LUA_CPATH="$ROOT/build/5.4/?.so;$OUT/5.4/?.so;;" \
-              instructions lua5.4 "$ROOT/bench/client.lua" module "${BASE[$proto]}" ${CAOPT[$proto]} --count $n --seconds 600) ;;
+          *)
+            lua_client "$client" || { note "unknown client $client"; exit 1; }
+            total=$(lua_instructions "${BASH_REMATCH[2]}" "$ROOT/bench/client.lua" "${BASH_REMATCH[1]}" \
+              "${BASE[$proto]}" ${CAOPT[$proto]} --count $n --seconds 600) ;;
         esac
         eval "ir_$n=$total"
       done
@@ -205,7 +225,7 @@ fi
 
 # ---------------------------------------------------------------- 2. a 10,000-key page
 LIST_REPS=$(( REPS < 3 ? REPS : 3 ))
-for version in 5.1 5.4; do
+for version in $LUA_VERSIONS; do
   for rep in $(seq "$LIST_REPS"); do
     line=$(lua_run "$version" "$ROOT/bench/list.lua" module "${BASE[http]}")
     record "list.module$version.rep$rep=$line"
@@ -218,8 +238,7 @@ for version in 5.1 5.4; do
       target=${BASE[http]}
       [ "$mode" = cjson ] && target=$WORK/www/list.json
       for warm in 0 1; do
-        total=$(LUA_PATH="$LUA_PATH_BENCH" LUA_CPATH="$ROOT/build/$version/?.so;$OUT/$version/?.so;;" \
-          instructions "lua$version" "$ROOT/bench/list.lua" "$mode" "$target" - "$warm")
+        total=$(lua_instructions "$version" "$ROOT/bench/list.lua" "$mode" "$target" - "$warm")
         eval "ir_$warm=$total"
       done
       record "ir.list.$mode$version=$((ir_1 - ir_0))"
@@ -229,7 +248,7 @@ done
 note "the 10,000-key page measured"
 
 # ---------------------------------------------------------------- 3. memory across 100,000 calls
-for version in 5.1 5.4; do
+for version in $LUA_VERSIONS; do
   record "mem.module$version=$(lua_run "$version" "$ROOT/bench/memory.lua" "${BASE[http]}" 10000 100000 60)"
 done
 note "memory across 100,000 calls measured"
@@ -258,14 +277,17 @@ note "connections counted"
   echo "machine.libcurl=$(curl-config --version 2>/dev/null || pkg-config --modversion libcurl)"
   echo "machine.curl_ssl=$(curl --version | head -1 | grep -o 'OpenSSL/[^ ]*' || true)"
   echo "machine.nginx=$(nginx -v 2>&1 | sed 's/.*nginx\///')"
-  echo "machine.lua51=$(lua5.1 -v 2>&1 | awk 'NR == 1 {print $1, $2}')"
-  echo "machine.lua54=$(lua5.4 -v 2>&1 | awk 'NR == 1 {print $1, $2}')"
+  for version in $LUA_VERSIONS; do
+    echo "machine.lua.$version=$("$(lua_interpreter "$version")" -v 2>&1 | awk 'NR == 1 {print $1, $2}')"
+  done
+  echo "machine.luajit2=$(dpkg-query -W -f='${Version}' luajit2 2>/dev/null || true)"
   echo "machine.luacurl=$(dpkg-query -W -f='${Version}' lua-curl 2>/dev/null)"
   echo "machine.cjson=$(dpkg-query -W -f='${Version}' lua-cjson 2>/dev/null)"
   echo "machine.date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "machine.commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet HEAD -- src lua 2>/dev/null || echo '+local changes')"
   echo "settings.seconds=$SECONDS_PER_RATE"
   echo "settings.reps=$REPS"
+  echo "settings.lua_versions=$LUA_VERSIONS"
 } >>"$RESULTS"
 cp "$RESULTS" "$OUT/results.txt"
 lua5.4 "$ROOT/bench/report.lua" "$OUT/results.txt" "$OUT/results.md"
