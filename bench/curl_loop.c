@@ -9,6 +9,8 @@
  *     --parallel P   P keep-alive connections at once through curl_multi
  *                    (measures a server's ceiling); default 1: sequential
  *                    calls on one reused easy handle
+ *     --buffer-size B libcurl's receive buffer (CURLOPT_BUFFERSIZE; the
+ *                    module's is 512 KiB), for a large page's transfer
  *     --warmup N     untimed calls first (default 1: the connection and the
  *                    TLS handshake are not part of the loop)
  *
@@ -42,6 +44,7 @@ typedef struct {
 typedef struct {
     const char *url;
     const char *ca;
+    long buffer_size;
     struct curl_slist *headers;
 } settings;
 
@@ -139,6 +142,8 @@ static CURL *new_handle(const settings *s, buffer *body)
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
     if (s->ca != NULL)
         curl_easy_setopt(curl, CURLOPT_CAINFO, s->ca);
+    if (s->buffer_size > 0)
+        curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, s->buffer_size);
     return curl;
 }
 
@@ -240,7 +245,7 @@ static void run_parallel(const settings *s, int parallel, long count, double sec
 
 int main(int argc, char **argv)
 {
-    settings s = {NULL, NULL, NULL};
+    settings s = {NULL, NULL, 0, NULL};
     const char *key = "bench-key";
     const char *ua = NULL;
     long count = 10000, warmup = 1;
@@ -273,15 +278,17 @@ int main(int argc, char **argv)
             parallel = atoi(value);
         else if (strcmp(arg, "--warmup") == 0)
             warmup = atol(value);
+        else if (strcmp(arg, "--buffer-size") == 0)
+            s.buffer_size = atol(value);
         else {
             fprintf(stderr, "curl_loop: unknown option %s\n", arg);
             return 2;
         }
     }
     if (s.url == NULL || count < 1 || !(seconds > 0) || parallel < 1 || parallel > MAX_PARALLEL
-        || warmup < 0) {
+        || warmup < 0 || s.buffer_size < 0) {
         fprintf(stderr, "usage: curl_loop URL [--count N] [--seconds S] [--key K] [--ca FILE]"
-                        " [--ua TEXT] [--parallel P] [--warmup N]\n");
+                        " [--ua TEXT] [--parallel P] [--warmup N] [--buffer-size B]\n");
         return 2;
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)

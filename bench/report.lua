@@ -125,6 +125,10 @@ for _, proto in ipairs({ "http", "https" }) do
 end
 
 -- 2. the 10,000-key page
+local transfer_rate = best_rate("list.transfer")
+local transfer_ms = transfer_rate and 1000 / transfer_rate
+row("2 10,000 keys", "the page's transfer alone: libcurl C loop, 512 KiB buffer",
+  transfer_ms and ("%.1f ms"):format(transfer_ms))
 for _, version in ipairs(versions) do
   local limit_warm = list_field("list.cjson" .. version, "warm_ms", lower)
   local limit_cold = list_field("list.cjson" .. version, "cold_ms", lower)
@@ -139,6 +143,11 @@ for _, version in ipairs(versions) do
   if warm and limit_warm then
     row(section, "keys.list: time (warm)", ("%.1f ms"):format(warm), ("%.2f x limit"):format(warm / limit_warm),
       "<= 1.3 x", warm / limit_warm <= 1.3)
+    if transfer_ms then
+      local floor = transfer_ms + limit_warm
+      row(section, "keys.list vs its floor, transfer + bare cjson.decode (warm)",
+        ("%.1f / %.1f ms"):format(warm, floor), ("%.2f x floor"):format(warm / floor))
+    end
     row(section, "keys.list: time (cold: a fresh process)", ("%.1f ms"):format(cold), ("%.2f x limit"):format(cold / limit_cold))
     local ir, limit_ir = num("ir.list.module" .. version), num("ir.list.cjson" .. version)
     if ir and limit_ir then

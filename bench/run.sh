@@ -225,6 +225,12 @@ fi
 
 # ---------------------------------------------------------------- 2. a 10,000-key page
 LIST_REPS=$(( REPS < 3 ? REPS : 3 ))
+# The page's transfer alone, with the module's receive buffer: what keys.list
+# pays on top of the decode before any of its own work.
+for rep in $(seq "$REPS"); do
+  line=$("$LOOP" "${BASE[http]}/keys" --buffer-size 524288 --count 50 --seconds "$SECONDS_PER_RATE")
+  record "list.transfer.rep$rep=$(echo "$line" | field rate)"
+done
 for version in $LUA_VERSIONS; do
   for rep in $(seq "$LIST_REPS"); do
     line=$(lua_run "$version" "$ROOT/bench/list.lua" module "${BASE[http]}")
