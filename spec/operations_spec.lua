@@ -275,3 +275,25 @@ describe("modelgates.keys", function()
     end)
   end)
 end)
+
+describe("an operation added as data", function()
+  local handle = support.server()
+
+  it("takes its path parameters in path_params order, each checked and encoded", function()
+    local api = require("modelgates.api")
+    api.operations.two_params = {
+      method = "GET", path = "/keys/{hash}/sub/{name}", path_params = { "name", "hash" },
+      success = 200, errors = { 404 }, returns = { data = "object" },
+    }
+    local ok, err = pcall(function()
+      local server = handle.server
+      local keys = server:client({ retries = false }).keys
+      support.raises(modelgates.errors.NotFoundResponseError, keys.two_params, "a b", "h/1")
+      assert.are.equal("/api/v1/keys/h%2F1/sub/a%20b", support.only_request(server).path)
+      local invalid = support.raises(modelgates.errors.ValidationError, keys.two_params, "x", 5)
+      assert.are.equal("hash", invalid.field)
+    end)
+    api.operations.two_params = nil
+    assert(ok, err)
+  end)
+end)

@@ -328,8 +328,11 @@ end
 
 --- A function of the call's arguments that returns the operation's path
 --- with its parameters checked and encoded: "/keys/{hash}" is split once,
---- here, into literal pieces and parameter names.
+--- here, into literal pieces and the argument each parameter comes from
+--- (its place in `path_params`).
 local function path_builder(op, context)
+  local argument_of = {}
+  for i, name in ipairs(op.path_params or {}) do argument_of[name] = i end
   local pieces, names, from = {}, {}, 1
   for start, name, stop in op.path:gmatch("(){(%w+)}()") do
     pieces[#pieces + 1] = op.path:sub(from, start - 1)
@@ -337,15 +340,15 @@ local function path_builder(op, context)
     from = stop
   end
   local tail = op.path:sub(from)
-  local function segment(i, value)
-    if type(value) ~= "string" or value == "" then
-      validate.value(path_param_spec, value, context, names[i])
-    end
-    return percent_encode(value)
-  end
   return function(...)
     local path = ""
-    for i = 1, #names do path = path .. pieces[i] .. segment(i, (select(i, ...))) end
+    for i, name in ipairs(names) do
+      local value = select(argument_of[name], ...)
+      if type(value) ~= "string" or value == "" then
+        validate.value(path_param_spec, value, context, name)
+      end
+      path = path .. pieces[i] .. percent_encode(value)
+    end
     return path .. tail
   end
 end
