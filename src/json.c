@@ -104,7 +104,8 @@ static int normalize_top(lua_State *L, int null_value)
         return 1;
     }
 #endif
-    case LUA_TLIGHTUSERDATA:
+    case LUA_TLIGHTUSERDATA: /* cjson.null */
+    case LUA_TUSERDATA:      /* vim.NIL */
         if (!lua_rawequal(L, -1, null_value))
             return 0;
         lua_pop(L, 1);
