@@ -18,11 +18,11 @@ void mg_push_error_message(lua_State *L, const char *type_name, const char *mess
 
 /* json.c: a private lua-cjson instance (or vim.json inside Neovim). */
 void mg_json_init(lua_State *L);
-/* Decodes the string at stack index `text` (passed on as it is: a page of
- * keys is megabytes, not to be copied again). On success pushes the value, with JSON
- * nulls removed and, on 5.3+, whole numbers as integers, and returns 1. On
- * failure pushes the decoder's message and returns 0. Never raises for bad
- * input. */
+/* Decodes the string at stack index `text`, passed on as it is: a page of
+ * keys is megabytes, not to be copied again. On success pushes the value,
+ * with JSON nulls removed and, on 5.3+, whole numbers as integers, and
+ * returns 1. On failure pushes the decoder's message and returns 0. Never
+ * raises for bad input. */
 int mg_json_decode(lua_State *L, int text);
 int mg_json_decode_lua(lua_State *L);
 int mg_json_encode_lua(lua_State *L);

@@ -1,6 +1,6 @@
-/* Percent-encoding of path segments and query values, in C because a
- * Lua pattern costs about a hundred instructions per byte of a 64-byte
- * hash, on every call. */
+/* Percent-encoding of path segments and query values, in C because a Lua
+ * 5.1 pattern over a 64-byte hash costs about 19,000 instructions, on every
+ * call. */
 #include "modelgates.h"
 
 /* RFC 3986's unreserved characters less ".": libcurl would resolve a
