@@ -124,8 +124,10 @@ local function make_plan(client_options, call, context)
   }
 end
 
+--- Whether the environment variables a plan read, if any, still say the same.
 local function env_unchanged(plan)
-  for name, seen in pairs(plan.env_seen or {}) do
+  if not plan.env_seen then return true end
+  for name, seen in pairs(plan.env_seen) do
     if (os.getenv(name) or false) ~= seen then return false end
   end
   return true
@@ -137,7 +139,7 @@ local function plan_for(self, call_options, context)
   local call = call_options ~= nil and validate.fields(api.options, call_options, context, "options.") or nil
   if call ~= nil and next(call) ~= nil then return make_plan(self.options, call, context) end
   local plan = self.plan
-  if not (plan and (not plan.env_seen or env_unchanged(plan))) then
+  if not (plan and env_unchanged(plan)) then
     plan = make_plan(self.options, nil, context)
     self.plan = plan
   end
@@ -307,15 +309,18 @@ local function run(self, context, op, path, input, call_options)
   end
 end
 
---- The arguments of a call, without the keys table itself when it was
---- called as keys:name(...). Trailing nils do not count.
-local function call_arguments(keys, ...)
-  local args = { n = select("#", ...), ... }
-  if args.n > 0 and rawequal(args[1], keys) then
-    args = { n = args.n - 1, select(2, ...) }
+--- A function of the keys table that calls `fn(n, ...)` with the call's
+--- arguments, without the keys table itself when it was called as
+--- keys:name(...); `n` counts them up to the last one that is not nil.
+local function method_of(keys, fn)
+  local function counted(n, ...)
+    while n > 0 and select(n, ...) == nil do n = n - 1 end
+    return fn(n, ...)
   end
-  while args.n > 0 and args[args.n] == nil do args.n = args.n - 1 end
-  return args
+  return function(...)
+    if rawequal(..., keys) then return counted(select("#", ...) - 1, select(2, ...)) end
+    return counted(select("#", ...), ...)
+  end
 end
 
 local function argument_names(op)
@@ -359,28 +364,21 @@ local function bind(self, keys, name, op)
   local build_path = path_builder(op, context)
   local input_at = op.path_params and #op.path_params + 1 or 1
   local options_at = (op.query or op.body) and input_at + 1 or input_at
-  local function invoke(n, ...)
-    while n > 0 and select(n, ...) == nil do n = n - 1 end
+  return method_of(keys, function(n, ...)
     if n > #names then
       validate.fail(context, "arguments", ("at most %d (%s)"):format(#names, table.concat(names, ", ")),
         (select(#names + 1, ...)))
     end
     local input = options_at > input_at and (select(input_at, ...)) or nil
     return run(self, context, op, build_path(...), input, (select(options_at, ...)))
-  end
-  return function(...)
-    if rawequal(..., keys) then return invoke(select("#", ...) - 1, select(2, ...)) end
-    return invoke(select("#", ...), ...)
-  end
+  end)
 end
 
 --- An iterator over every key of every page of `list`.
 local function bind_each(self, keys)
   local list_query = api.operations.list.query
   local context = "modelgates.keys.each"
-  return function(...)
-    local args = call_arguments(keys, ...)
-    local params, call_options = args[1], args[2]
+  return method_of(keys, function(_, params, call_options)
     local query = validate.fields(list_query, params, context, "params.")
     local options = validate.fields(api.options, call_options, context, "options.")
     local page_size = options.page_size or self.options.page_size or api.page_size
@@ -406,7 +404,7 @@ local function bind_each(self, keys)
         end
       end
     end
-  end
+  end)
 end
 
 local client_mt = {
