@@ -54,6 +54,8 @@ typedef struct {
     /* Set by core.transport{ guard_sigpipe = true }: the signal guard even
      * where libcurl needs none, so that the guarded path is tested too. */
     int always_guard_sigpipe;
+    /* Whether this request needs the guard: see tls_writes_without_sigpipe. */
+    int guard_sigpipe;
     /* Kept on the handle while the request's header lines stay the same. */
     struct curl_slist *request_headers;
     int request_header_count;
@@ -520,6 +522,9 @@ static void configure(lua_State *L, transport *t)
     if (url == NULL)
         luaL_error(L, "request.url: expected a string");
     set_ca(L, t, opt_string_field(L, "ca_file"), opt_string_field(L, "ca_path"));
+    /* Plain http is written by libcurl alone, always with MSG_NOSIGNAL. */
+    t->guard_sigpipe = t->always_guard_sigpipe
+        || !(tls_writes_without_sigpipe || strncmp(url, "http://", 7) == 0);
     set_method_and_body(L, t);
     set_request_headers(L, t);
     curl_easy_setopt(curl, CURLOPT_URL, url);
@@ -618,16 +623,6 @@ static CURLcode perform_without_sigpipe(CURL *curl)
     return code;
 }
 
-/* Plain http is written by libcurl alone, always with MSG_NOSIGNAL. */
-static int writes_without_sigpipe(lua_State *L)
-{
-    const char *url;
-    lua_getfield(L, 2, "url");
-    url = lua_tostring(L, -1);
-    lua_pop(L, 1); /* the request table keeps the string alive */
-    return tls_writes_without_sigpipe || strncmp(url, "http://", 7) == 0;
-}
-
 /* transport:perform(request) -> { status, reason, headers, body } | nil, error
  * request = { method, url, headers = { "Name: value", ... }, body,
  *             timeout, connect_timeout, stall_timeout (seconds),
@@ -641,8 +636,7 @@ static int transport_perform(lua_State *L)
     lua_settop(L, 2);
     leave_parent_handle(L, t);
     configure(L, t);
-    code = t->always_guard_sigpipe || !writes_without_sigpipe(L)
-        ? perform_without_sigpipe(t->curl) : curl_easy_perform(t->curl);
+    code = t->guard_sigpipe ? perform_without_sigpipe(t->curl) : curl_easy_perform(t->curl);
     if (code != CURLE_OK) {
         lua_pushnil(L);
         push_transport_error(L, t, code);
