@@ -40,6 +40,7 @@ int luaopen_modelgates_core(lua_State *L)
 {
     static const luaL_Reg functions[] = {
         {"transport", mg_transport_new},
+        {"multi", mg_multi_new},
         {"decode_response", mg_decode_response_lua},
         {"json_decode", mg_json_decode_lua},
         {"json_encode", mg_json_encode_lua},
@@ -51,6 +52,7 @@ int luaopen_modelgates_core(lua_State *L)
     mg_errors_init(L);
     mg_json_init(L);
     mg_transport_register(L);
+    mg_multi_register(L);
     lua_newtable(L);
     mg_setfuncs(L, functions, 0);
     mg_json_push_null(L);

@@ -28,9 +28,13 @@ int mg_json_decode_lua(lua_State *L);
 int mg_json_encode_lua(lua_State *L);
 void mg_json_push_null(lua_State *L);
 
-/* transport.c: a libcurl easy handle owned by a userdata. */
+/* transport.c: one blocking transfer owned by a userdata. */
 void mg_transport_register(lua_State *L);
 int mg_transport_new(lua_State *L);
+
+/* multi.c: many transfers at once on a libcurl multi handle. */
+void mg_multi_register(lua_State *L);
+int mg_multi_new(lua_State *L);
 
 /* url.c */
 int mg_percent_encode_lua(lua_State *L);

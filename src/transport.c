@@ -1,298 +1,44 @@
-/* The transport: one libcurl easy handle owned by a userdata, reused across
- * calls so that the connection is kept alive. libcurl's callbacks only fill
- * C buffers; nothing touches the Lua API until curl_easy_perform returns,
- * because a Lua error raised inside a callback would longjmp across libcurl.
- * Every C resource lives in the userdata, so an error raised at any point
- * leaves it to __gc. */
-#define _POSIX_C_SOURCE 200809L
-#include <stdlib.h>
+/* The blocking transport: one transfer (transfer.c) owned by a userdata and
+ * performed with curl_easy_perform, reused across calls so that the
+ * connection is kept alive. Every C resource lives in the userdata, so an
+ * error raised at any point leaves it to __gc. */
 #include <string.h>
-#include <ctype.h>
-#include <signal.h>
-#include <time.h>
-#include <unistd.h>
-#include <pthread.h>
-#include <curl/curl.h>
-#include "modelgates.h"
+#include "transfer.h"
 
 static const char TRANSPORT_MT[] = "modelgates.core.transport";
 
-#define DEFAULT_MAX_RESPONSE_BYTES (16u * 1024u * 1024u)
-#define MAX_HEADER_BYTES (256u * 1024u)
-/* A buffer that grew past this for one large response is released after it. */
-#define RETAINED_BUFFER_BYTES (1024u * 1024u)
-
-typedef struct {
-    char *data;
-    size_t len;
-    size_t cap;
-    size_t limit;
-    int overflowed;
-} byte_buffer;
-
-typedef struct {
-    CURL *curl;
-    /* The fork generation the handle was made in: after a fork (nginx's
-     * master to its workers) the child must not use, nor close, the
-     * parent's connections. */
-    unsigned long generation;
-    /* The CA settings the handle has: changing them needs curl_easy_reset,
-     * which every other request is spared. */
-    char *ca_file;
-    char *ca_path;
-    long timeout_ms;
-    /* libcurl's stall limit averages over seconds of history, so a body that
-     * stops after a burst is noticed late: the progress callback watches
-     * for the time since the last byte instead. */
-    long stall_ms;
-    long last_progress_ms;
-    curl_off_t last_progress_bytes;
-    int stalled;
-    /* Requests libcurl sent in one perform: more than one when it silently
-     * re-sent a request whose reused connection had died. */
-    int requests_sent;
-    /* Set by core.transport{ guard_sigpipe = true }: the signal guard even
-     * where libcurl needs none, so that the guarded path is tested too. */
-    int always_guard_sigpipe;
-    /* Whether this request needs the guard: see tls_writes_without_sigpipe. */
-    int guard_sigpipe;
-    /* Kept on the handle while the request's header lines stay the same. */
-    struct curl_slist *request_headers;
-    int request_header_count;
-    byte_buffer body;
-    byte_buffer head;
-    char error_text[CURL_ERROR_SIZE];
-} transport;
-
-static int buffer_reserve(byte_buffer *buf, size_t cap)
+static mg_transfer *check_transport(lua_State *L, int idx)
 {
-    char *grown;
-    if (cap <= buf->cap)
-        return 1;
-    grown = realloc(buf->data, cap);
-    if (grown == NULL)
-        return 0;
-    buf->data = grown;
-    buf->cap = cap;
-    return 1;
-}
-
-static int buffer_append(byte_buffer *buf, const char *data, size_t len)
-{
-    if (len > buf->limit - buf->len) {
-        buf->overflowed = 1;
-        return 0;
-    }
-    if (buf->len + len > buf->cap) {
-        size_t cap = buf->cap ? buf->cap : 4096;
-        while (cap < buf->len + len)
-            cap *= 2;
-        if (!buffer_reserve(buf, cap))
-            return 0;
-    }
-    memcpy(buf->data + buf->len, data, len);
-    buf->len += len;
-    return 1;
-}
-
-static void buffer_restart(byte_buffer *buf, size_t limit)
-{
-    if (buf->cap > RETAINED_BUFFER_BYTES) {
-        free(buf->data);
-        buf->data = NULL;
-        buf->cap = 0;
-    }
-    buf->len = 0;
-    buf->limit = limit;
-    buf->overflowed = 0;
-}
-
-static void buffer_free(byte_buffer *buf)
-{
-    free(buf->data);
-    buf->data = NULL;
-    buf->len = buf->cap = 0;
-}
-
-/* A body of announced length is received into a buffer of that size, at
- * once: growing by doubling would copy a large page several times over, and
- * one larger than the limit is refused before any of it is read. */
-static size_t on_body(char *data, size_t size, size_t count, void *userdata)
-{
-    transport *t = userdata;
-    size_t len = size * count;
-    if (t->body.len == 0) {
-        curl_off_t announced = -1;
-        curl_easy_getinfo(t->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced);
-        if (announced > (curl_off_t)t->body.limit) {
-            t->body.overflowed = 1;
-            return 0;
-        }
-        if (announced > 0 && !buffer_reserve(&t->body, (size_t)announced))
-            return 0;
-    }
-    return buffer_append(&t->body, data, len) ? len : 0;
-}
-
-/* Only the last response's headers count: an interim 100 Continue starts
- * its own block with a status line, which restarts the buffer. */
-static size_t on_header(char *data, size_t size, size_t count, void *userdata)
-{
-    transport *t = userdata;
-    size_t len = size * count;
-    if (len >= 5 && memcmp(data, "HTTP/", 5) == 0)
-        t->head.len = 0;
-    return buffer_append(&t->head, data, len) ? len : 0;
-}
-
-static long monotonic_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
-static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow,
-                       curl_off_t ultotal, curl_off_t ulnow)
-{
-    transport *t = userdata;
-    curl_off_t bytes = dlnow + ulnow;
-    long now = monotonic_ms();
-    (void)dltotal;
-    (void)ultotal;
-    if (bytes != t->last_progress_bytes) {
-        t->last_progress_bytes = bytes;
-        t->last_progress_ms = now;
-    } else if (now - t->last_progress_ms >= t->stall_ms) {
-        t->stalled = 1;
-        return 1;
-    }
-    return 0;
-}
-
-static int on_request_ready(void *userdata, char *conn_primary_ip, char *conn_local_ip,
-                            int conn_primary_port, int conn_local_port)
-{
-    transport *t = userdata;
-    (void)conn_primary_ip;
-    (void)conn_local_ip;
-    (void)conn_primary_port;
-    (void)conn_local_port;
-    t->requests_sent++;
-    return CURL_PREREQFUNC_OK;
-}
-
-static transport *check_transport(lua_State *L, int idx)
-{
-    transport *t = luaL_checkudata(L, idx, TRANSPORT_MT);
+    mg_transfer *t = luaL_checkudata(L, idx, TRANSPORT_MT);
     if (t->curl == NULL)
         luaL_argerror(L, idx, "transport is closed");
     return t;
 }
 
-static void forget_ca_settings(transport *t)
+/* One close for close and __gc. In a forked child the inherited handle's
+ * connections belong to the parent: it is abandoned, not closed. */
+static int transport_close(lua_State *L)
 {
-    free(t->ca_file);
-    free(t->ca_path);
-    t->ca_file = t->ca_path = NULL;
-}
-
-static void release(transport *t)
-{
-    if (t->curl != NULL) {
-        curl_easy_cleanup(t->curl);
-        t->curl = NULL;
-    }
-    curl_slist_free_all(t->request_headers);
-    t->request_headers = NULL;
-    t->request_header_count = 0;
-    forget_ca_settings(t);
-    buffer_free(&t->body);
-    buffer_free(&t->head);
-}
-
-static int transport_gc(lua_State *L)
-{
-    release(luaL_checkudata(L, 1, TRANSPORT_MT));
+    mg_transfer *t = luaL_checkudata(L, 1, TRANSPORT_MT);
+    if (mg_transfer_inherited(t))
+        mg_transfer_abandon(t);
+    mg_transfer_release(t);
     return 0;
 }
 
 static int transport_tostring(lua_State *L)
 {
-    transport *t = luaL_checkudata(L, 1, TRANSPORT_MT);
+    mg_transfer *t = luaL_checkudata(L, 1, TRANSPORT_MT);
     lua_pushfstring(L, "modelgates.transport (%s)", t->curl ? "open" : "closed");
     return 1;
 }
 
-/* Bumped in every child of a fork, so that a handle can tell it was made
- * before one without a system call per request (getpid is one). */
-static volatile unsigned long fork_generation = 0;
-
-static void count_fork(void)
-{
-    fork_generation++;
-}
-
-/* Whether libcurl writes to every socket, TLS records included, with
- * MSG_NOSIGNAL, so that no SIGPIPE can be raised during a transfer and
- * perform_without_sigpipe's four system calls can be spared: plain http
- * always; https from libcurl 7.88.1 with OpenSSL 3, whose writes go through
- * a BIO of libcurl's own (checked with strace). Other TLS libraries may
- * write to the socket themselves. */
-static int tls_writes_without_sigpipe = 0;
-
-static void check_tls_writes(void)
-{
-    const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
-    tls_writes_without_sigpipe = info->version_num >= 0x075801 && info->ssl_version != NULL
-        && strncmp(info->ssl_version, "OpenSSL/3", 9) == 0;
-}
-
-/* The settings every request of the handle shares, set once per handle (and
- * again after a reset) rather than once per request. */
-static void set_handle_defaults(transport *t)
-{
-    CURL *curl = t->curl;
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 512L * 1024L);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, t->error_text);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, t);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, t);
-    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, t);
-    curl_easy_setopt(curl, CURLOPT_PREREQFUNCTION, on_request_ready);
-    curl_easy_setopt(curl, CURLOPT_PREREQDATA, t);
-}
-
-static void start_handle(lua_State *L, transport *t)
-{
-    t->curl = curl_easy_init();
-    if (t->curl == NULL)
-        luaL_error(L, "curl_easy_init failed");
-    t->generation = fork_generation;
-    forget_ca_settings(t);
-    set_handle_defaults(t);
-}
-
+/* core.transport{ guard_sigpipe = true }: guard_sigpipe forces the SIGPIPE
+ * guard even where libcurl needs none, so that the guarded path is tested. */
 int mg_transport_new(lua_State *L)
 {
-    static int curl_ready = 0;
-    transport *t;
-    if (!curl_ready) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-            return luaL_error(L, "curl_global_init failed");
-        pthread_atfork(NULL, NULL, count_fork);
-        check_tls_writes();
-        curl_ready = 1;
-    }
+    mg_transfer *t;
+    mg_curl_init(L);
     lua_settop(L, 1);
     if (!lua_isnoneornil(L, 1))
         luaL_checktype(L, 1, LUA_TTABLE);
@@ -305,362 +51,33 @@ int mg_transport_new(lua_State *L)
     }
     luaL_getmetatable(L, TRANSPORT_MT);
     lua_setmetatable(L, -2);
-    start_handle(L, t);
+    mg_transfer_start(L, t);
     return 1;
 }
 
-/* In a forked child the inherited handle's connections belong to the
- * parent: closing them here would send TLS close_notify on the parent's
- * sessions. The child abandons that handle (a bounded, once-per-fork cost)
- * and starts a fresh one; the header list goes with it, since the
- * abandoned handle still points to it. */
-static void leave_parent_handle(lua_State *L, transport *t)
-{
-    if (t->generation == fork_generation)
-        return;
-    t->request_headers = NULL;
-    t->request_header_count = 0;
-    start_handle(L, t);
-}
-
-/* Reads the optional field `name` of the request table at index 2. */
-static const char *opt_string_field(lua_State *L, const char *name)
-{
-    const char *value;
-    lua_getfield(L, 2, name);
-    if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        return NULL;
-    }
-    if (lua_type(L, -1) != LUA_TSTRING)
-        luaL_error(L, "request.%s: expected a string, got %s", name, luaL_typename(L, -1));
-    value = lua_tostring(L, -1);
-    lua_pop(L, 1); /* the request table keeps the string alive */
-    return value;
-}
-
-static long opt_millis_field(lua_State *L, const char *name)
-{
-    lua_Number seconds;
-    lua_getfield(L, 2, name);
-    if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        return 0;
-    }
-    if (lua_type(L, -1) != LUA_TNUMBER || !(lua_tonumber(L, -1) > 0))
-        luaL_error(L, "request.%s: expected a number of seconds > 0", name);
-    seconds = lua_tonumber(L, -1);
-    lua_pop(L, 1);
-    return seconds > 2147483.0 ? 2147483000L : (long)(seconds * 1000.0 + 0.5);
-}
-
-static size_t opt_size_field(lua_State *L, const char *name, size_t fallback)
-{
-    lua_Number n;
-    lua_getfield(L, 2, name);
-    if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        return fallback;
-    }
-    n = lua_tonumber(L, -1);
-    if (lua_type(L, -1) != LUA_TNUMBER || !(n >= 1) || n > 4294967295.0)
-        luaL_error(L, "request.%s: expected a positive number of bytes", name);
-    lua_pop(L, 1);
-    return (size_t)n;
-}
-
-static int is_clean_header_line(const char *line, size_t len)
-{
-    return strlen(line) == len && strpbrk(line, "\r\n") == NULL;
-}
-
-/* Whether the handle's header list already holds these `n` lines (the
- * table at the top of the stack), as it does for every call of a client
- * whose headers do not change. */
-static int same_header_lines(lua_State *L, const transport *t, int n)
-{
-    const struct curl_slist *node = t->request_headers;
-    int i, same = n == t->request_header_count;
-    for (i = 1; same && i <= n; i++, node = node->next) {
-        size_t len;
-        const char *line;
-        lua_rawgeti(L, -1, i);
-        line = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
-        same = line != NULL && strlen(node->data) == len && memcmp(node->data, line, len) == 0;
-        lua_pop(L, 1);
-    }
-    return same;
-}
-
-/* The list is stored in the userdata as it grows, so that an error raised
- * half way leaves nothing unowned. */
-static void set_request_headers(lua_State *L, transport *t)
-{
-    int i, n;
-    lua_getfield(L, 2, "headers");
-    if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        lua_newtable(L);
-    }
-    luaL_checktype(L, -1, LUA_TTABLE);
-    n = (int)mg_rawlen(L, -1);
-    if (t->request_headers != NULL && same_header_lines(L, t, n)) {
-        lua_pop(L, 1);
-        return;
-    }
-    curl_easy_setopt(t->curl, CURLOPT_HTTPHEADER, NULL);
-    curl_slist_free_all(t->request_headers);
-    t->request_headers = NULL;
-    t->request_header_count = 0;
-    for (i = 1; i <= n; i++) {
-        size_t len;
-        const char *line;
-        struct curl_slist *grown;
-        lua_rawgeti(L, -1, i);
-        line = lua_tolstring(L, -1, &len);
-        if (lua_type(L, -1) != LUA_TSTRING || !is_clean_header_line(line, len))
-            luaL_error(L, "request.headers[%d]: expected a header line without CR, LF or NUL", i);
-        grown = curl_slist_append(t->request_headers, line);
-        if (grown == NULL)
-            luaL_error(L, "out of memory");
-        t->request_headers = grown;
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
-    /* libcurl would otherwise add its own for POST bodies over 1 KiB and
-     * wait for 100 Continue. */
-    t->request_headers = curl_slist_append(t->request_headers, "Expect:");
-    if (t->request_headers == NULL)
-        luaL_error(L, "out of memory");
-    t->request_header_count = n;
-    curl_easy_setopt(t->curl, CURLOPT_HTTPHEADER, t->request_headers);
-}
-
-/* The body pointer is the request table's string, alive for the perform;
- * a request without one clears it, so the handle never keeps a stale one. */
-static void set_method_and_body(lua_State *L, transport *t)
-{
-    CURL *curl = t->curl;
-    size_t body_len = 0;
-    const char *method = opt_string_field(L, "method");
-    const char *body;
-    const char *c;
-    int is_post;
-    if (method == NULL || *method == '\0')
-        luaL_error(L, "request.method: expected an HTTP method");
-    for (c = method; *c; c++)
-        if (!isupper((unsigned char)*c))
-            luaL_error(L, "request.method: expected an upper-case HTTP method");
-    lua_getfield(L, 2, "body");
-    body = lua_tolstring(L, -1, &body_len);
-    if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
-        luaL_error(L, "request.body: expected a string");
-    lua_pop(L, 1);
-    is_post = strcmp(method, "POST") == 0;
-    if (body != NULL || is_post) {
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body != NULL ? body : "");
-    } else {
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, NULL);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
-        curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
-    }
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST,
-                     is_post || strcmp(method, "GET") == 0 ? NULL : method);
-}
-
-static int same_setting(const char *a, const char *b)
-{
-    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
-static char *copy_setting(lua_State *L, const char *value, char *to_free)
-{
-    char *copy;
-    if (value == NULL)
-        return NULL;
-    copy = strdup(value);
-    if (copy == NULL) {
-        free(to_free);
-        luaL_error(L, "out of memory");
-    }
-    return copy;
-}
-
-/* libcurl cannot put a CA setting back to its built-in default except by
- * curl_easy_reset, which keeps the live connections but drops every other
- * setting too; so a change of CA settings, and only that, resets. */
-static void set_ca(lua_State *L, transport *t, const char *ca_file, const char *ca_path)
-{
-    char *file_copy, *path_copy;
-    if (same_setting(ca_file, t->ca_file) && same_setting(ca_path, t->ca_path))
-        return;
-    file_copy = copy_setting(L, ca_file, NULL);
-    path_copy = copy_setting(L, ca_path, file_copy);
-    curl_easy_reset(t->curl);
-    set_handle_defaults(t);
-    curl_easy_setopt(t->curl, CURLOPT_HTTPHEADER, t->request_headers);
-    forget_ca_settings(t);
-    t->ca_file = file_copy;
-    t->ca_path = path_copy;
-    if (ca_file != NULL)
-        curl_easy_setopt(t->curl, CURLOPT_CAINFO, ca_file);
-    if (ca_path != NULL)
-        curl_easy_setopt(t->curl, CURLOPT_CAPATH, ca_path);
-}
-
-/* Sets what differs from one request to the next; the rest was set once,
- * in set_handle_defaults. */
-static void configure(lua_State *L, transport *t)
-{
-    CURL *curl = t->curl;
-    const char *url = opt_string_field(L, "url");
-    long timeout_ms = opt_millis_field(L, "timeout");
-    long connect_timeout_ms = opt_millis_field(L, "connect_timeout");
-    long stall_ms = opt_millis_field(L, "stall_timeout");
-    size_t max_body = opt_size_field(L, "max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES);
-    if (url == NULL)
-        luaL_error(L, "request.url: expected a string");
-    set_ca(L, t, opt_string_field(L, "ca_file"), opt_string_field(L, "ca_path"));
-    /* Plain http is written by libcurl alone, always with MSG_NOSIGNAL. */
-    t->guard_sigpipe = t->always_guard_sigpipe
-        || !(tls_writes_without_sigpipe || strncmp(url, "http://", 7) == 0);
-    set_method_and_body(L, t);
-    set_request_headers(L, t);
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
-    t->timeout_ms = timeout_ms;
-    t->stall_ms = stall_ms;
-    t->stalled = 0;
-    t->requests_sent = 0;
-    t->last_progress_ms = monotonic_ms();
-    t->last_progress_bytes = 0;
-    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, stall_ms > 0 ? 0L : 1L);
-    /* A request that must not be sent twice gets a connection of its own:
-     * on a reused connection that died, libcurl silently sends it again. */
-    lua_getfield(L, 2, "fresh_connect");
-    curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, lua_toboolean(L, -1) ? 1L : 0L);
-    lua_pop(L, 1);
-    buffer_restart(&t->body, max_body);
-    buffer_restart(&t->head, MAX_HEADER_BYTES);
-    t->error_text[0] = '\0';
-}
-
-/* Which limit a CURLE_OPERATION_TIMEDOUT hit: libcurl reports the whole
- * call's and the connect limit with the same code. */
-static const char *timeout_limit(transport *t)
-{
-    curl_off_t total_us = 0;
-    curl_easy_getinfo(t->curl, CURLINFO_TOTAL_TIME_T, &total_us);
-    if (t->requests_sent == 0 && (t->timeout_ms == 0 || total_us / 1000 < t->timeout_ms - 5))
-        return "connect_timeout";
-    return "timeout";
-}
-
-static void push_transport_error(lua_State *L, transport *t, CURLcode code)
-{
-    const char *type = "ConnectionError";
-    const char *reason = t->error_text[0] ? t->error_text : curl_easy_strerror(code);
-    const char *limit = NULL;
-    lua_createtable(L, 0, 5);
-    if (code == CURLE_OPERATION_TIMEDOUT) {
-        type = "TimeoutError";
-        limit = timeout_limit(t);
-    } else if (code == CURLE_ABORTED_BY_CALLBACK && t->stalled) {
-        type = "TimeoutError";
-        limit = "stall_timeout";
-        lua_pushfstring(L, "no byte received or sent for %f seconds", (lua_Number)t->stall_ms / 1000);
-        lua_setfield(L, -2, "message");
-    } else if (code == CURLE_WRITE_ERROR && (t->body.overflowed || t->head.overflowed)) {
-        type = "ResponseValidationError";
-        limit = t->body.overflowed ? "max_response_bytes" : "max_header_bytes";
-        lua_pushfstring(L, "response %s exceed %f bytes", t->body.overflowed ? "body" : "headers",
-                        (lua_Number)(t->body.overflowed ? t->body.limit : t->head.limit));
-        lua_setfield(L, -2, "message");
-    }
-    if (limit != NULL) {
-        lua_pushstring(L, limit);
-        lua_setfield(L, -2, "limit");
-    }
-    lua_getfield(L, -1, "message");
-    if (lua_isnil(L, -1)) {
-        lua_pushstring(L, reason);
-        lua_setfield(L, -3, "message");
-    }
-    lua_pop(L, 1);
-    /* Nothing was sent when libcurl never got as far as a request. */
-    lua_pushboolean(L, t->requests_sent > 0);
-    lua_setfield(L, -2, "request_sent");
-    lua_pushinteger(L, t->requests_sent);
-    lua_setfield(L, -2, "requests_sent");
-    lua_pushinteger(L, (lua_Integer)code);
-    lua_setfield(L, -2, "curl_code");
-    mg_push_error(L, type);
-}
-
-/* libcurl avoids SIGPIPE on its own sockets, but a TLS library may still
- * write to a socket the peer closed. The signal is blocked for the
- * transfer and a pending one discarded, so it can never kill the host
- * process, and the host's own disposition is left as it was. */
-static CURLcode perform_without_sigpipe(CURL *curl)
-{
-    sigset_t pipe_only, previous;
-    struct timespec no_wait = {0, 0};
-    CURLcode code;
-    int was_pending;
-    sigset_t pending;
-    sigemptyset(&pipe_only);
-    sigaddset(&pipe_only, SIGPIPE);
-    sigpending(&pending);
-    was_pending = sigismember(&pending, SIGPIPE);
-    sigprocmask(SIG_BLOCK, &pipe_only, &previous);
-    code = curl_easy_perform(curl);
-    if (!was_pending)
-        while (sigtimedwait(&pipe_only, NULL, &no_wait) > 0)
-            ;
-    sigprocmask(SIG_SETMASK, &previous, NULL);
-    return code;
-}
-
-/* transport:perform(request) -> { status, reason, headers, body } | nil, error
- * request = { method, url, headers = { "Name: value", ... }, body,
- *             timeout, connect_timeout, stall_timeout (seconds),
- *             ca_file, ca_path, max_response_bytes, fresh_connect } */
+/* transport:perform(request) -> response | nil, error; see
+ * mg_transfer_configure for the request. In a forked child the parent's
+ * handle is left behind (a bounded, once-per-fork cost) for a fresh one. */
 static int transport_perform(lua_State *L)
 {
-    transport *t = check_transport(L, 1);
+    mg_transfer *t = check_transport(L, 1);
     CURLcode code;
-    long status = 0;
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
-    leave_parent_handle(L, t);
-    configure(L, t);
-    code = t->guard_sigpipe ? perform_without_sigpipe(t->curl) : curl_easy_perform(t->curl);
-    if (code != CURLE_OK) {
-        lua_pushnil(L);
-        push_transport_error(L, t, code);
-        return 2;
+    if (mg_transfer_inherited(t)) {
+        mg_transfer_abandon(t);
+        mg_transfer_start(L, t);
     }
-    curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
-    lua_createtable(L, 0, 5);
-    lua_pushinteger(L, (lua_Integer)status);
-    lua_setfield(L, -2, "status");
-    mg_push_headers(L, t->head.data ? t->head.data : "", t->head.len, lua_gettop(L));
-    lua_pushlstring(L, t->body.data ? t->body.data : "", t->body.len);
-    lua_setfield(L, -2, "body");
-    /* The body now lives in the Lua string: a large C copy goes before the
-     * caller decodes it, not at the next request. */
-    buffer_restart(&t->body, t->body.limit);
-    lua_pushinteger(L, t->requests_sent);
-    lua_setfield(L, -2, "requests_sent");
-    return 1;
-}
-
-static int transport_close(lua_State *L)
-{
-    release(luaL_checkudata(L, 1, TRANSPORT_MT));
-    return 0;
+    mg_transfer_configure(L, t, 2);
+    if (t->guard_sigpipe) {
+        mg_sigpipe_guard guard;
+        mg_sigpipe_block(&guard);
+        code = curl_easy_perform(t->curl);
+        mg_sigpipe_restore(&guard);
+    } else {
+        code = curl_easy_perform(t->curl);
+    }
+    return mg_transfer_push_result(L, t, code);
 }
 
 void mg_transport_register(lua_State *L)
@@ -671,8 +88,10 @@ void mg_transport_register(lua_State *L)
         {NULL, NULL}
     };
     luaL_newmetatable(L, TRANSPORT_MT);
-    lua_pushcfunction(L, transport_gc);
+    lua_pushcfunction(L, transport_close);
     lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, transport_close);
+    lua_setfield(L, -2, "__close");
     lua_pushcfunction(L, transport_tostring);
     lua_setfield(L, -2, "__tostring");
     lua_newtable(L);

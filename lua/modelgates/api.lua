@@ -89,16 +89,12 @@ return {
 
   --- When a failed try is tried again. `statuses`: answers worth another
   --- try; `refused_statuses`: those that prove the request was not
-  --- processed (so even a `once` operation is tried again);
-  --- `curl_codes`: transport failures worth another try (libcurl's
-  --- CURLcode: 5/6 resolve, 7 connect, 18 partial body, 28 timeout,
-  --- 42 the stall limit, 52 empty reply, 55 send, 56 receive); certificate
-  --- and protocol errors are not.
+  --- processed (so even a `once` operation is tried again). Which
+  --- transport failures are worth another try, the transport says
+  --- (`transient`, see modelgates.host).
   retry = {
     statuses = { [408] = true, [429] = true, [500] = true, [502] = true, [503] = true, [504] = true },
     refused_statuses = { [429] = true },
-    curl_codes = { [5] = true, [6] = true, [7] = true, [18] = true, [28] = true, [42] = true,
-                   [52] = true, [55] = true, [56] = true },
   },
 
   --- What a client has unless its options say otherwise.

@@ -1,12 +1,14 @@
 --- The generic engine: runs any operation declared in modelgates.api in three
---- steps kept apart (build the request, perform it, interpret the response),
---- so that other transports can reuse the first and the last.
+--- steps kept apart (build the request, perform it, interpret the response).
+--- The middle step is the host's (modelgates.host): the blocking libcurl
+--- transport by default, a coroutine host inside modelgates.gather.
 
 local core = require("modelgates.core")
 local errors = require("modelgates.errors")
 local api = require("modelgates.api")
 local validate = require("modelgates.validate")
 local retry = require("modelgates.retry")
+local host = require("modelgates.host")
 
 local null = core.null
 local unpack = table.unpack or unpack -- luacheck: ignore 143
@@ -175,7 +177,7 @@ local function build_request(self, context, op, path, input, call_options)
     ca_file = options.ca_file,
     ca_path = options.ca_path,
     max_response_bytes = options.max_response_bytes,
-    fresh_connect = op.once,
+    once = op.once,
   }, plan
 end
 
@@ -244,11 +246,6 @@ local function trace_outcome(options, res, err, attempt)
   end
 end
 
-local function perform(self, request)
-  if not self.transport then self.transport = core.transport() end
-  return self.transport:perform(request)
-end
-
 --- The transport's answer becomes the caller's response record.
 local function response_of(res, attempts)
   res.requests_sent = nil
@@ -268,19 +265,20 @@ local function final_error(err, res, attempt, hint, op, outcome_unknown)
   return err
 end
 
---- Runs one operation: tries it until it succeeds, or until the retry
---- policy, the attempts or the time say stop.
+--- Runs one operation on the current host (modelgates.host): tries it until
+--- it succeeds, or until the retry policy, the attempts or the time say stop.
 local function run(self, context, op, path, input, call_options)
   local request, plan = build_request(self, context, op, path, input, call_options)
   local options, settings = plan.options, plan.retry_settings
-  local started = core.now()
+  local on = host.current()
+  local started = on:now()
   local deadline = started + options.timeout
   local outcome_unknown = false
   local attempt = 0
   request.timeout = options.timeout
   while true do
     if options.debug then trace_request(options, request, attempt + 1) end
-    local res, err = perform(self, request)
+    local res, err = on:perform(self, request)
     -- libcurl re-sends on its own when a reused connection died unanswered:
     -- each request sent is an attempt, and the first one's outcome unknown.
     local sent = (res or err).requests_sent
@@ -301,11 +299,11 @@ local function run(self, context, op, path, input, call_options)
     local retryable, maybe_processed = retry.assess(op, res, err)
     outcome_unknown = outcome_unknown or maybe_processed
     local hint = res and retry.server_hint(res.headers, os.time())
-    local wait = retryable and settings and retry.next_wait(settings, attempt, started, deadline, hint)
+    local wait = retryable and settings and retry.next_wait(settings, attempt, started, deadline, hint, on:now())
     if not wait then error(final_error(err, res, attempt, hint, op, outcome_unknown), 0) end
     trace(options, "waiting %.3f s before attempt %d", wait, attempt + 1)
-    core.sleep(wait)
-    request.timeout = math.max(deadline - core.now(), 0.001)
+    on:sleep(wait)
+    request.timeout = math.max(deadline - on:now(), 0.001)
   end
 end
 

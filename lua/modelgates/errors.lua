@@ -11,6 +11,7 @@
 ---     InternalServerResponseError 500
 ---   ConnectionError               libcurl could not complete the exchange
 ---     TimeoutError                a time limit was hit
+---   CancelledError                the call was cancelled before it finished
 ---   ValidationError               a bad argument; nothing was sent
 ---   ResponseValidationError       a 2XX whose body is not what the operation promises
 
@@ -48,6 +49,7 @@ local base = define("ModelGatesError")
 local api = define("APIError", base)
 define("ConnectionError", base)
 define("TimeoutError", classes.ConnectionError)
+define("CancelledError", base)
 define("ValidationError", base)
 define("ResponseValidationError", base)
 

@@ -10,6 +10,7 @@ local errors = require("modelgates.errors")
 local api = require("modelgates.api")
 local validate = require("modelgates.validate")
 local client = require("modelgates.client")
+local gather = require("modelgates.gather")
 
 ---@class ModelGates
 local modelgates = {
@@ -27,6 +28,10 @@ local modelgates = {
 function modelgates.new(options)
   return client.new(validate.fields(api.options, options, "modelgates.new", "options."))
 end
+
+--- Runs functions as tasks whose module calls run at the same time; see
+--- modelgates.gather.
+modelgates.gather = gather
 
 --- The default client's operations: the key and the server come from the
 --- environment (MODELGATES_API_KEY, MODELGATES_BASE_URL).

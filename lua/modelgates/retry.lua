@@ -1,7 +1,7 @@
---- When a failed try is tried again, and after how long. The policy itself
---- (which statuses and transport failures) is data in modelgates.api.
+--- When a failed try is tried again, and after how long. Which statuses are
+--- worth another try is data in modelgates.api; which transport failures,
+--- the transport says (err.transient).
 
-local core = require("modelgates.core")
 local api = require("modelgates.api")
 
 local retry = {}
@@ -56,7 +56,8 @@ function retry.server_hint(headers, wall_now)
 end
 
 --- Whether a failed try may be tried again, and whether the server may have
---- processed it. `res` is the HTTP answer, if there was one; `err` the error.
+--- processed it. `res` is the HTTP answer, if there was one; `err` the
+--- error, in the transport-neutral terms of modelgates.host.
 ---@return boolean retryable
 ---@return boolean maybe_processed
 function retry.assess(op, res, err)
@@ -66,7 +67,7 @@ function retry.assess(op, res, err)
     local maybe_processed = res.status < 300 or res.status >= 500 or res.status == 408
     return policy.statuses[res.status] and not op.once or false, maybe_processed
   end
-  local transient = policy.curl_codes[err.curl_code] or false
+  local transient = err.transient or false
   if not err.request_sent then return transient, false end
   -- The call's whole time is spent: no try could finish.
   if err.limit == "timeout" then return false, true end
@@ -84,7 +85,8 @@ end
 
 --- Seconds to wait before try `attempt + 1`, or nil when there is to be no
 --- such try: no attempts left, or no time left before the deadlines.
-function retry.next_wait(settings, attempt, started, deadline, hint)
+--- `now`, `started` and `deadline` are on the host's clock.
+function retry.next_wait(settings, attempt, started, deadline, hint, now)
   if attempt >= settings.max_attempts then return nil end
   local wait
   if hint then
@@ -93,7 +95,6 @@ function retry.next_wait(settings, attempt, started, deadline, hint)
     wait = math.min(settings.initial_interval * settings.exponent ^ (attempt - 1), settings.max_interval)
     if settings.jitter then wait = wait * (0.5 + 0.5 * math.random()) end
   end
-  local now = core.now()
   if settings.max_elapsed and now + wait - started > settings.max_elapsed then return nil end
   if deadline and now + wait >= deadline then return nil end
   return wait

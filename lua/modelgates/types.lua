@@ -174,6 +174,58 @@
 ---@field keys ModelGatesKeys
 ---Makes a client; a bad option raises a ModelGatesValidationError.
 ---@field new fun(options?: ModelGatesOptions): ModelGatesClient
+---Runs each function of `tasks` as a coroutine; their module calls run at the same time. Never raises for a task's error.
+---@field gather fun(tasks: function[], options?: ModelGatesGatherOptions): ModelGatesGatherResult[]
+
+---@class ModelGatesGatherOptions
+---@field concurrency? integer most tasks in flight at once (default 16)
+---@field timeout? number seconds for the whole gather; tasks still running end with a TimeoutError
+---@field max_host_connections? integer most connections to one host at once (default 0: no cap)
+
+---What task i of modelgates.gather did: `ok` and its return values at 1..n, or `ok = false` and what it raised.
+---@class ModelGatesGatherResult
+---@field ok boolean
+---@field n integer|nil how many values the task returned
+---@field error any|nil what the task raised, untouched (a ModelGatesError for a module call's failure)
+
+---What a transport reports for a failed exchange, whichever transport it is (modelgates.host).
+---@class ModelGatesTransportError: ModelGatesError
+---@field message string
+---@field request_sent boolean whether any request left before the failure
+---@field requests_sent integer how many requests left (a reused connection may make it 2)
+---@field transient boolean whether another try may meet a different fate
+---@field limit string|nil the time or size limit that was hit
+
+---The transport's answer, before the engine judges it.
+---@class ModelGatesRawResponse
+---@field status integer
+---@field reason string|nil
+---@field headers table<string, string> lower-case names
+---@field body string
+---@field requests_sent integer
+
+---One request as the engine hands it to a host (see transport.c for each field's meaning).
+---@class ModelGatesRequest
+---@field method string
+---@field url string
+---@field headers string[] "Name: value" lines
+---@field body string|nil
+---@field timeout number seconds left for the whole call
+---@field connect_timeout number|nil
+---@field stall_timeout number|nil
+---@field ca_file string|nil
+---@field ca_path string|nil
+---@field max_response_bytes integer|nil
+---@field once boolean|nil must never be sent twice (create): a fresh connection, no silent re-send
+
+---Where a call runs (`require("modelgates.host")`): the engine asks the host to perform, wait and tell the time.
+---@class ModelGatesHost
+---Sends one request; on failure returns nil and a ModelGatesTransportError.
+---@field perform fun(self: ModelGatesHost, client: ModelGatesClient, request: ModelGatesRequest): ModelGatesRawResponse|nil, ModelGatesTransportError|nil
+---Waits between two tries.
+---@field sleep fun(self: ModelGatesHost, seconds: number)
+---A clock in seconds, for the call's deadline.
+---@field now fun(self: ModelGatesHost): number
 
 ---`require("modelgates.safe")`: the same API returning `nil, err` instead of raising.
 ---@class ModelGatesSafe
@@ -258,6 +310,7 @@
 ---@field InternalServerResponseError ModelGatesInternalServerResponseError
 ---@field ConnectionError ModelGatesConnectionError
 ---@field TimeoutError ModelGatesTimeoutError
+---@field CancelledError ModelGatesCancelledError
 ---@field ValidationError ModelGatesValidationError
 ---@field ResponseValidationError ModelGatesResponseValidationError
 ---@field by_status table<integer, ModelGatesAPIError> the status-specific APIError classes
@@ -304,17 +357,24 @@
 ---HTTP 500
 ---@class ModelGatesInternalServerResponseError: ModelGatesAPIError
 
----libcurl could not complete the exchange.
+---The transport could not complete the exchange.
 ---@class ModelGatesConnectionError: ModelGatesError
----@field curl_code integer libcurl's CURLcode
+---@field curl_code integer|nil libcurl's CURLcode, from the libcurl transports
+---@field transient boolean whether another try may meet a different fate (the retry policy reads it)
 ---@field request_sent boolean|nil whether the request left before the failure
 ---@field attempts integer how many tries were made
 ---@field retry_after number|nil
 ---@field maybe_created boolean|nil create: the key may exist
 
----A time limit was hit.
+---A time limit was hit ("gather_timeout": modelgates.gather's `timeout`).
 ---@class ModelGatesTimeoutError: ModelGatesConnectionError
----@field limit "timeout"|"connect_timeout"|"stall_timeout"
+---@field limit "timeout"|"connect_timeout"|"stall_timeout"|"gather_timeout"
+
+---The call was cancelled (a run's handle, or a host shutting down) before it finished.
+---@class ModelGatesCancelledError: ModelGatesError
+---@field request_sent boolean whether the request in flight may have reached the server
+---@field maybe_created boolean|nil create: the key may exist
+---@field attempts integer|nil how many tries were made, when the call itself raised it
 
 ---A bad argument or option; nothing was sent.
 ---@class ModelGatesValidationError: ModelGatesError
