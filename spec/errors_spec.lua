@@ -33,7 +33,7 @@ local function error_body(status, message, metadata)
     status, message, metadata or "null")
 end
 
-describe("errors", function()
+support.each_transport("errors", function(it)
   local handle = support.server()
   local server, keys
 

@@ -23,7 +23,7 @@ local function timed(fn, ...)
   return core.now() - started, results
 end
 
-describe("faults", function()
+support.each_transport("faults", function(it)
   local handle = support.server()
   local server, keys
 

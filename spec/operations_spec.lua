@@ -5,7 +5,7 @@ local support = require("spec.support")
 
 local has_integers = math.type ~= nil
 
-describe("modelgates.keys", function()
+support.each_transport("modelgates.keys", function(it)
   local handle = support.server()
   local server, keys
 

@@ -20,7 +20,7 @@ local function offsets(server)
   return table.concat(found, ",")
 end
 
-describe("keys.each with the API's page of 100", function()
+support.each_transport("keys.each with the API's page of 100", function(it)
   local handle = support.server()
 
   it("yields all 250 keys over three pages, newest first, and stops at the short page", function()
@@ -36,7 +36,7 @@ describe("keys.each with the API's page of 100", function()
   end)
 end)
 
-describe("keys.each with a page size of 2", function()
+support.each_transport("keys.each with a page size of 2", function(it)
   local handle = support.server({ page_size = 2 })
   local server, keys
 

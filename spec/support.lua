@@ -4,6 +4,9 @@ local busted = require("busted")
 local testing = require("modelgates.testing")
 local cjson = require("cjson")
 local assert = require("luassert")
+local modelgates = require("modelgates")
+
+local unpack = table.unpack or unpack -- luacheck: ignore 143
 
 local support = {}
 
@@ -17,6 +20,34 @@ function support.server(options)
   end)
   busted.before_each(function() handle.server:reset() end)
   return handle
+end
+
+--- The paths a call can take, each running a test's body: "blocking" calls
+--- it as it is (libcurl's easy transport), "gather" as a task of
+--- modelgates.gather (core.multi, the coroutine host).
+support.transports = {
+  { name = "blocking", run = function(fn) return fn() end },
+  {
+    name = "gather",
+    run = function(fn)
+      local result = modelgates.gather({ fn })[1]
+      if not result.ok then error(result.error, 0) end
+      return unpack(result, 1, result.n)
+    end,
+  },
+}
+
+--- One table of cases, every transport: `body(it, transport)` declares the
+--- cases once, and runs once per transport with an `it` whose tests run on
+--- that transport.
+function support.each_transport(name, body)
+  for _, transport in ipairs(support.transports) do
+    busted.describe(("%s [%s]"):format(name, transport.name), function()
+      body(function(title, fn)
+        busted.it(title, function() return transport.run(fn) end)
+      end, transport)
+    end)
+  end
 end
 
 --- The one request the server received since the last reset.

@@ -73,7 +73,7 @@ local cases = {
   { "too many arguments", "get", { HASH, {}, "extra" }, "arguments" },
 }
 
-describe("validation", function()
+support.each_transport("validation", function(it)
   local handle = support.server()
   local server, keys
 

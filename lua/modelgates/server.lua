@@ -561,7 +561,8 @@ local function reset_state(self)
 	self.store = new_store()
 	self.log = {}
 	self.faults = {}
-	self.stats = {connections = 0, requests = 0}
+	-- in_flight: API requests being answered now; max_in_flight: the most at once.
+	self.stats = {connections = 0, requests = 0, in_flight = 0, max_in_flight = 0}
 	-- Weak keys: a closed connection is forgotten, only its count remains.
 	self.api_connections = setmetatable({}, {__mode = "k"})
 end
@@ -819,7 +820,10 @@ local function on_stream(self, stream)
 		self.api_connections[stream.connection] = true
 		self.stats.connections = self.stats.connections + 1
 	end
-	self.stats.requests = self.stats.requests + 1
+	local stats = self.stats
+	stats.requests = stats.requests + 1
+	stats.in_flight = stats.in_flight + 1
+	stats.max_in_flight = math.max(stats.max_in_flight, stats.in_flight)
 	self.log[#self.log + 1] = log_entry(request)
 	local fault = take_fault(self, request) or NO_FAULT
 	local status, text, commit = dispatch(self, API_ROUTES, request, authorize_api)
@@ -828,6 +832,7 @@ local function on_stream(self, stream)
 	end
 	status, text = faulted_answer(fault, status, text)
 	send(stream, request, status, text, fault)
+	stats.in_flight = stats.in_flight - 1
 end
 
 ---------------------------------------------------------------------------------------------------

@@ -154,7 +154,9 @@ function server_methods:reset()
   self:control("POST", "reset")
 end
 
---- { connections = accepted TCP connections, requests = API requests }
+--- { connections = accepted TCP connections, requests = API requests,
+--- in_flight = API requests being answered now, max_in_flight = the most
+--- answered at once }
 function server_methods:stats()
   return self:control("GET", "stats")
 end

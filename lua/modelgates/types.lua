@@ -295,7 +295,7 @@
 ---@field seed fun(self: ModelGatesTestServer, spec: ModelGatesSeedSpec): ModelGatesKey[]
 ---Back to the start state: no keys, no log, no faults.
 ---@field reset fun(self: ModelGatesTestServer)
----@field stats fun(self: ModelGatesTestServer): { connections: integer, requests: integer }
+---@field stats fun(self: ModelGatesTestServer): { connections: integer, requests: integer, in_flight: integer, max_in_flight: integer }
 
 ---`require("modelgates.errors")`, also `modelgates.errors`: the error classes.
 ---Test an error with `err:is(modelgates.errors.NotFoundResponseError)`.
