@@ -1,7 +1,8 @@
 /* Run by spec/fork_spec.lua: a host that loads the module, makes a call,
  * then forks, as nginx does from its master to its workers. The child must
  * open a connection of its own; the parent's must keep working. Exits 0
- * when both calls after the fork succeed. */
+ * when both calls after the fork succeed. With FORK_CHECK_GATHER=1 each
+ * "call" is a modelgates.gather of two. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <sys/types.h>
@@ -30,8 +31,13 @@ int main(void)
         "local ca = os.getenv('FORK_CHECK_CA')"
         " client = require('modelgates').new{ api_key = os.getenv('FORK_CHECK_KEY'),"
         " server_url = os.getenv('FORK_CHECK_URL'), ca_file = ca ~= '' and ca or nil, retries = false }"
-        " client.keys.list()";
-    static const char *const call = "assert(#client.keys.list().data == 0)";
+        " local function list() assert(#client.keys.list().data == 0) end"
+        " call = list"
+        " if os.getenv('FORK_CHECK_GATHER') == '1' then call = function()"
+        "   for _, result in ipairs(require('modelgates').gather{ list, list }) do"
+        "     assert(result.ok, tostring(result.error)) end end end"
+        " call()";
+    static const char *const call = "call()";
     lua_State *L = luaL_newstate();
     pid_t child;
     int status = 0;

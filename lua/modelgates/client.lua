@@ -32,8 +32,8 @@ local function merge_options(client_options, call_options)
   return merged
 end
 
-local function is_loopback(host)
-  return host == "localhost" or host == "[::1]" or host:find("^127%.%d+%.%d+%.%d+$") ~= nil
+local function is_loopback(host_name)
+  return host_name == "localhost" or host_name == "[::1]" or host_name:find("^127%.%d+%.%d+%.%d+$") ~= nil
 end
 
 --- A key is never sent in clear over a network by accident, nor to a host
@@ -43,8 +43,8 @@ local function check_server_url(url, options, context)
   if authority:find("@", 1, true) then
     validate.fail(context, "server_url", "a URL without user info", url)
   end
-  local host = authority:match("^(%[.-%])") or authority:gsub(":%d*$", "")
-  if scheme == "http" and not options.allow_insecure_http and not is_loopback(host:lower()) then
+  local host_name = authority:match("^(%[.-%])") or authority:gsub(":%d*$", "")
+  if scheme == "http" and not options.allow_insecure_http and not is_loopback(host_name:lower()) then
     validate.fail(context, "server_url", "https:// (http:// only to a loopback host, unless allow_insecure_http = true)",
       url)
   end

@@ -1,10 +1,7 @@
 --- modelgates.gather: many module calls at once from a plain Lua script, on
---- one thread. Each task is a function run as a coroutine (modelgates.
---- scheduler); the loop here drives their transfers with core.multi's
---- perform, which waits on libcurl's own sockets, and runs the retry waits
---- as timers.
+--- one thread. Each task is a run of a scheduler with the poll loop
+--- (modelgates.scheduler), whose connections are reused within the gather.
 
-local core = require("modelgates.core")
 local errors = require("modelgates.errors")
 local validate = require("modelgates.validate")
 local scheduler = require("modelgates.scheduler")
@@ -19,69 +16,6 @@ local option_specs = {
 
 --- Tasks in flight at once unless `concurrency` says otherwise.
 local DEFAULT_CONCURRENCY = 16
-
---- libcurl checks a transfer's stall limit when it runs: the loop never
---- waits longer than this while transfers are in flight.
-local MAX_IDLE_WAIT = 0.25
-
---- A loop (see modelgates.scheduler) over `multi`, driven by `step`.
-local function poll_loop(multi)
-  local timers, ready = {}, {}
-  local loop = { multi = multi }
-
-  function loop.watch() end
-
-  function loop.defer(fn) ready[#ready + 1] = fn end
-
-  function loop.after(seconds, fn)
-    local timer = { at = core.now() + seconds, fn = fn }
-    timers[#timers + 1] = timer
-    return { stop = function() timer.fn = nil end }
-  end
-
-  local function run_ready()
-    while #ready > 0 do
-      local batch = ready
-      ready = {}
-      for _, fn in ipairs(batch) do fn() end
-    end
-  end
-
-  local function fire_due_timers()
-    local now, due, kept = core.now(), {}, {}
-    for _, timer in ipairs(timers) do
-      if timer.fn then
-        local list = timer.at <= now and due or kept
-        list[#list + 1] = timer
-      end
-    end
-    timers = kept
-    for _, timer in ipairs(due) do timer.fn() end
-  end
-
-  --- One turn: what is ready runs; unless that was enough for `done()`, the
-  --- multi waits for activity, a timer or `max_wait`, whichever comes first.
-  local function step(max_wait, done)
-    run_ready()
-    if done() then return end
-    local wait = max_wait
-    local now = core.now()
-    for _, timer in ipairs(timers) do
-      if timer.fn then wait = math.min(wait, timer.at - now) end
-    end
-    if multi:active() > 0 then wait = math.min(wait, MAX_IDLE_WAIT) end
-    local done = multi:perform(math.max(wait, 0))
-    for _, id in ipairs(done or {}) do loop.scheduler:transfer_done(id) end
-    fire_due_timers()
-    run_ready()
-  end
-
-  function loop.run_until(done)
-    while not done() do step(MAX_IDLE_WAIT, done) end
-  end
-
-  return loop
-end
 
 local function timeout_error(seconds)
   return errors.new("TimeoutError", {
@@ -114,10 +48,7 @@ local function gather(tasks, options)
   local count = check_tasks(tasks)
   options = validate.fields(option_specs, options, CONTEXT, "options.")
   local concurrency = options.concurrency or DEFAULT_CONCURRENCY
-  local multi = core.multi({ max_host_connections = options.max_host_connections })
-  local loop = poll_loop(multi)
-  local runs_of = scheduler.new(loop)
-  loop.scheduler = runs_of
+  local runs_of = scheduler.poll({ max_host_connections = options.max_host_connections })
   local results, runs = {}, {}
   local next_task, in_flight = 1, 0
 
@@ -140,7 +71,7 @@ local function gather(tasks, options)
 
   -- A timer, so that a task that drives the loop itself meets it too.
   if options.timeout then
-    loop.after(options.timeout, function()
+    runs_of.loop.after(options.timeout, function()
       expired = true
       for i = 1, count do
         if runs[i] then runs[i]:cancel(timeout_error(options.timeout)) end
@@ -148,8 +79,8 @@ local function gather(tasks, options)
     end)
   end
   start_tasks()
-  loop.run_until(function() return in_flight == 0 end)
-  multi:close()
+  runs_of.loop.run_until(function() return in_flight == 0 end)
+  runs_of:close()
   for i = 1, count do
     results[i] = results[i] or { ok = false, error = timeout_error(options.timeout) }
   end

@@ -81,8 +81,9 @@ end
 --- Starts `fn` as a run; `on_done(true, ...)` gets what it returned,
 --- `on_done(false, err)` what it raised (or why it was cancelled), once.
 function methods:spawn(fn, on_done)
-  local run = setmetatable({ scheduler = self, co = coroutine.create(fn), on_done = on_done, state = "running" },
-    run_mt)
+  -- Lua 5.1 makes no coroutine of a C function.
+  local co = coroutine.create(function(...) return fn(...) end)
+  local run = setmetatable({ scheduler = self, co = co, on_done = on_done, state = "running" }, run_mt)
   self.loop.defer(function() self:resume(run) end)
   return run
 end
@@ -186,6 +187,94 @@ end
 --- Whether the run is still going.
 function run_methods:running()
   return self.state == "running"
+end
+
+--- libcurl checks a transfer's stall limit when it runs: the loop never
+--- waits longer than this while transfers are in flight.
+local MAX_IDLE_WAIT = 0.25
+
+--- The loop of a plain script over `multi`: the multi's perform waits on
+--- libcurl's own sockets, and timers are kept in a list.
+local function poll_loop(multi)
+  local timers = {}
+  -- A queue taken one at a time, so that a run that drives the loop in
+  -- place (run_until) takes the rest of it too.
+  local ready, next_ready, last_ready = {}, 1, 0
+  local loop = { multi = multi }
+
+  function loop.watch() end
+
+  function loop.defer(fn)
+    last_ready = last_ready + 1
+    ready[last_ready] = fn
+  end
+
+  function loop.after(seconds, fn)
+    local timer = { at = core.now() + seconds, fn = fn }
+    timers[#timers + 1] = timer
+    return { stop = function() timer.fn = nil end }
+  end
+
+  local function run_ready()
+    while ready[next_ready] do
+      local fn = ready[next_ready]
+      ready[next_ready], next_ready = nil, next_ready + 1
+      fn()
+    end
+  end
+
+  local function fire_due_timers()
+    local now, due, kept = core.now(), {}, {}
+    for _, timer in ipairs(timers) do
+      if timer.fn then
+        local list = timer.at <= now and due or kept
+        list[#list + 1] = timer
+      end
+    end
+    timers = kept
+    for _, timer in ipairs(due) do timer.fn() end
+  end
+
+  --- One turn: what is ready runs; unless that was enough for `done()`, the
+  --- multi waits for activity, a timer or `max_wait`, whichever comes first.
+  local function step(max_wait, done)
+    run_ready()
+    if done() then return end
+    local wait = max_wait
+    local now = core.now()
+    for _, timer in ipairs(timers) do
+      if timer.fn then wait = math.min(wait, timer.at - now) end
+    end
+    if multi:active() > 0 then wait = math.min(wait, MAX_IDLE_WAIT) end
+    local finished = multi:perform(math.max(wait, 0))
+    for _, id in ipairs(finished or {}) do loop.scheduler:transfer_done(id) end
+    fire_due_timers()
+    run_ready()
+  end
+
+  function loop.run_until(done)
+    while not done() do step(MAX_IDLE_WAIT, done) end
+  end
+
+  return loop
+end
+
+--- A scheduler of its own multi (core.multi's `options`) and a loop that
+--- drives it from a plain script: `loop.run_until(done)` runs it here.
+function scheduler.poll(options)
+  local loop = poll_loop(core.multi(options))
+  loop.scheduler = scheduler.new(loop)
+  return loop.scheduler
+end
+
+--- How many transfers are in flight.
+function methods:active()
+  return self.multi:active()
+end
+
+--- Stops every transfer in flight and frees the multi.
+function methods:close()
+  self.multi:close()
 end
 
 scheduler.can_yield = can_yield
