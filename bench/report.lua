@@ -190,6 +190,81 @@ for _, spec in ipairs(conn_rows) do
   end
 end
 
+-- 5. many calls at once: 1,000 keys.get, 50 in flight, against a server that
+-- answers each after 50 ms
+--- The best of the repetitions of a time: the lowest.
+local function best_time(prefix)
+  local best
+  for key, value in pairs(r) do
+    if key:sub(1, #prefix + 4) == prefix .. ".rep" then
+      local v = tonumber(value)
+      if v and (not best or v < best) then best = v end
+    end
+  end
+  return best
+end
+local function secs(t) return t and ("%.3f s"):format(t) end
+local one_request = num("many.server.one_request_s")
+if one_request then
+  row("5 1,000 at once", "server: nginx + Lua, ngx.sleep(0.05) per request; one request (curl)",
+    secs(one_request), "", "ideal for 1,000, 50 at once: 1.000 s")
+end
+for _, proto in ipairs({ "http", "https" }) do
+  local section = "5 1,000 at once, " .. proto
+  local limit = best_time("many." .. proto .. ".curl")
+  if limit then
+    row(section, "`curl --parallel --parallel-max 50` (the limit): process wall time", secs(limit))
+  end
+  for _, version in ipairs(versions) do
+    local wall = best_time("many." .. proto .. ".gather" .. version)
+    local alone = best_time("many." .. proto .. ".gather" .. version .. ".gather_s")
+    if wall then
+      local ratio = limit and wall / limit
+      row(section, ("modelgates.gather, concurrency = 50, %s: process wall time"):format(lua_name(version)),
+        secs(wall) .. (alone and (" (the gather alone %.3f s)"):format(alone) or ""),
+        ratio and ("%.2f x curl"):format(ratio), "<= 1.10 x curl", ratio and ratio <= 1.10)
+    end
+  end
+  local line = r["many." .. proto .. ".sequential5.1"]
+  local gather = best_time("many." .. proto .. ".gather5.1")
+  if line then
+    local calls, seconds = tonumber(line:match("calls=(%d+)")), tonumber(line:match("seconds=([%d.]+)"))
+    local scaled = seconds * 1000 / calls
+    local ratio = gather and scaled / gather
+    row(section, ("client.keys.get one after the other, Lua 5.1 (%d calls, scaled to 1,000)"):format(calls),
+      ("%.1f s"):format(scaled), ratio and ("%.1f x gather (Lua 5.1)"):format(ratio), ">= 25 x", ratio and ratio >= 25)
+  end
+end
+local conn_specs = {
+  { "curl", "`curl --parallel --parallel-max 50`, 1,000 calls (nginx's count)" },
+  { "gather5.1", "gather of 1,000, concurrency = 50, no per-host cap, Lua 5.1", 50 },
+}
+for key in pairs(r) do
+  local cap = key:match("^many%.conn%.https%.gather5%.1%.cap(%d+)$")
+  if cap then
+    conn_specs[#conn_specs + 1] = { "gather5.1.cap" .. cap,
+      ("gather of 1,000, concurrency = 50, max_host_connections = %s, Lua 5.1"):format(cap), tonumber(cap) }
+  end
+end
+for _, spec in ipairs(conn_specs) do
+  local n = num("many.conn.https." .. spec[1])
+  if n then
+    local requests, seconds = num("many.conn.https." .. spec[1] .. ".requests"), num("many.conn.https." .. spec[1] .. ".seconds")
+    row("5 connections, https", spec[2], commas(n),
+      ("%s requests in %.2f s"):format(requests and commas(requests) or "?", seconds or 0),
+      spec[3] and ("<= %d"):format(spec[3]) or "", spec[3] and (n <= spec[3] and requests == 1000) or nil)
+  end
+end
+--- Instructions per sequential keys.get on Lua 5.1 over http before the
+--- transport seam (bench/RESULTS.md's recorded run).
+local IR_BEFORE_SEAM = 186601
+local ir_now = num("ir.http.module5.1")
+if ir_now then
+  row("5 blocking path", "keys.get instructions per call, Lua 5.1, http (callgrind) / before the transport seam",
+    ("%s / %s"):format(commas(ir_now), commas(IR_BEFORE_SEAM)), ("%.3f x"):format(ir_now / IR_BEFORE_SEAM),
+    "<= 1.03 x", ir_now / IR_BEFORE_SEAM <= 1.03)
+end
+
 -- the table
 local headers = { "section", "measurement", "value", "ratio", "target", "result" }
 local widths = {}
@@ -222,6 +297,7 @@ local md = assert(io.open(markdown_path, "w"))
 md:write("## Run of ", r["machine.date"] or "?", "\n\n")
 md:write("Command: `make bench` (",
   ("BENCH_SECONDS=%s BENCH_REPS=%s"):format(r["settings.seconds"] or "?", r["settings.reps"] or "?"),
+  (r["settings.only"] or "") ~= "" and (" BENCH_ONLY=\"%s\""):format(r["settings.only"]) or "",
   "), commit ", r["machine.commit"] or "?", ".\n\n")
 local interpreters = {}
 for i, version in ipairs(versions) do
@@ -232,6 +308,7 @@ for i, version in ipairs(versions) do
 end
 md:write("Machine: ", r["machine.nproc"] or "?", " cores, ", r["machine.cpu"] or "?", ", Linux ", r["machine.kernel"] or "?",
   "; ", r["machine.libcurl"] or "?", " (", r["machine.curl_ssl"] or "?", "); nginx ", r["machine.nginx"] or "?",
+  (r["machine.nginx_lua"] or "") ~= "" and (" (Lua module " .. r["machine.nginx_lua"] .. ")") or "",
   "; ", table.concat(interpreters, "; "), "; lua-curl ", r["machine.luacurl"] or "?",
   "; lua-cjson ", r["machine.cjson"] or "?", ".\n\n")
 md:write(table_text, "\n\n")

@@ -15,7 +15,16 @@
 # (interleaved repetitions of each rate, the best is kept; default 5),
 # BENCH_CALLGRIND=0 to skip the instruction counts, BENCH_LUA_VERSIONS (the
 # interpreters the module is measured on, each built by `make LUA_VERSION=v
-# all`; default "5.1 5.4 luajit", as mk/bench.mk passes it).
+# all`; default "5.1 5.4 luajit", as mk/bench.mk passes it), BENCH_ONLY (a
+# space-separated list of the sections to run, for working on one of them:
+# ceilings calls instructions list memory connections concurrency; default
+# all; the table shows n/a for the others), BENCH_SEQUENTIAL_CALLS (section
+# 5's sequential keys.get calls at 50 ms each, scaled to 1,000; default 200).
+#
+# Section 5 (concurrency) runs a second nginx with Debian's Lua module
+# (libnginx-mod-http-lua) that answers every keys.get after 50 ms
+# (ngx.sleep: a timer, so requests wait at the same time) and logs each
+# request's connection number, from which it counts the connections.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,16 +36,20 @@ REPS=${BENCH_REPS:-5}
 CALLGRIND=${BENCH_CALLGRIND:-1}
 CURLCLI_CALLS=${BENCH_CURLCLI_CALLS:-300}
 LUA_VERSIONS=${BENCH_LUA_VERSIONS:-5.1 5.4 luajit}
+ONLY=${BENCH_ONLY:-}
+SEQUENTIAL_CALLS=${BENCH_SEQUENTIAL_CALLS:-200}
 HASH=5ad4233e72270dd65ad4233e72270dd65ad4233e72270dd65ad4233e72270dd6
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/modelgates-bench.XXXXXX")
 RESULTS=$WORK/results.txt
 NGINX_PID=""
+SLOW_PID=""
 
 cleanup() {
-  if [ -n "$NGINX_PID" ]; then
-    kill "$NGINX_PID" 2>/dev/null || true
-    wait "$NGINX_PID" 2>/dev/null || true
-  fi
+  local pid
+  for pid in $NGINX_PID $SLOW_PID; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -44,6 +57,8 @@ trap 'exit 130' INT TERM
 
 note() { printf 'bench: %s\n' "$*" >&2; }
 record() { printf '%s\n' "$*" >>"$RESULTS"; }
+# want SECTION: whether BENCH_ONLY (empty: every section) names it.
+want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
 
 # A version is the Makefile's LUA_VERSION: 5.1, 5.4, ... or luajit.
 lua_interpreter() { case $1 in luajit) echo luajit ;; *) echo "lua$1" ;; esac; }
@@ -159,6 +174,7 @@ nginx_accepts() { curl -s "http://127.0.0.1:$HTTP_PORT/nginx_status" | awk 'NR==
 TICKS=$(getconf CLK_TCK)
 
 # ---------------------------------------------------------------- 0. server ceilings
+if want ceilings; then
 for proto in http https; do
   url="${BASE[$proto]}/keys/$HASH"
   before=$(nginx_cpu_ticks)
@@ -169,6 +185,7 @@ for proto in http https; do
   record "nginx.$proto.cpu_us=$(awk -v t=$((after - before)) -v hz="$TICKS" -v n="$calls" 'BEGIN { printf "%.2f", t / hz / n * 1e6 }')"
 done
 note "server ceilings measured"
+fi
 
 # ---------------------------------------------------------------- 1. calls per second
 rate_of() { # proto client -> one rate
@@ -186,6 +203,7 @@ rate_of() { # proto client -> one rate
 }
 MODULE_CLIENTS=$(printf 'module%s ' $LUA_VERSIONS)
 CLIENTS="c cdecode $MODULE_CLIENTS luacurl5.1 curlcli5.1"
+if want calls; then
 for proto in http https; do
   for rep in $(seq "$REPS"); do
     for client in $CLIENTS; do
@@ -201,9 +219,10 @@ for proto in http https; do
   record "nginx.$proto.seq_cpu_us=$(awk -v t=$((after - before)) -v hz="$TICKS" -v n="$(echo "$line" | field calls)" 'BEGIN { printf "%.2f", t / hz / n * 1e6 }')"
   note "calls per second over $proto measured"
 done
+fi
 
 # ---------------------------------------------------------------- 1b. instructions per call
-if [ "$CALLGRIND" = 1 ] && command -v valgrind >/dev/null; then
+if want instructions && [ "$CALLGRIND" = 1 ] && command -v valgrind >/dev/null; then
   for proto in http https; do
     for client in c cdecode $MODULE_CLIENTS luacurl5.1; do
       for n in 100 600; do
@@ -224,6 +243,7 @@ if [ "$CALLGRIND" = 1 ] && command -v valgrind >/dev/null; then
 fi
 
 # ---------------------------------------------------------------- 2. a 10,000-key page
+if want list; then
 LIST_REPS=$(( REPS < 3 ? REPS : 3 ))
 # The page's transfer alone, with the module's receive buffer: what keys.list
 # pays on top of the decode before any of its own work.
@@ -252,14 +272,18 @@ for version in $LUA_VERSIONS; do
   fi
 done
 note "the 10,000-key page measured"
+fi
 
 # ---------------------------------------------------------------- 3. memory across 100,000 calls
+if want memory; then
 for version in $LUA_VERSIONS; do
   record "mem.module$version=$(lua_run "$version" "$ROOT/bench/memory.lua" "${BASE[http]}" 10000 100000 60)"
 done
 note "memory across 100,000 calls measured"
+fi
 
 # ---------------------------------------------------------------- 4. connections for 1,000 calls
+if want connections; then
 for proto in http https; do
   for client in c module5.1; do
     before=$(nginx_accepts)
@@ -274,6 +298,173 @@ done
 # The bundled ModelGates server: its ceiling, and its own count of connections.
 lua_run 5.1 "$ROOT/bench/conn_and_ceiling.lua" "$LOOP" "$SECONDS_PER_RATE" 1000 >>"$RESULTS"
 note "connections counted"
+fi
+
+# ---------------------------------------------------------------- 5. many calls at once
+# A second nginx, with Debian's Lua module, answers every keys.get with the
+# same record after 50 ms (ngx.sleep: a timer; the worker serves the other
+# requests meanwhile) and logs each request's connection number. 1,000 calls,
+# 50 in flight: modelgates.gather, `curl --parallel` (the limit), and the
+# module's own sequential loop.
+if want concurrency; then
+MANY_CALLS=1000
+MANY_AT_ONCE=50
+MANY_CAP=4
+SLOW_LOG=$WORK/slow-access.log
+start_slow_nginx() {
+  local http_port=$1 https_port=$2 module
+  {
+    # The modules-available files name them relative to nginx's own prefix: this one is $WORK.
+    for module in ndk_http_module ngx_http_lua_module; do
+      echo "load_module /usr/lib/nginx/modules/$module.so;"
+    done
+    cat <<CONF
+worker_processes 1;
+daemon off;
+master_process off;
+pid $WORK/slow-nginx.pid;
+error_log $WORK/slow-nginx-error.log warn;
+events { worker_connections 1024; }
+http {
+  log_format connection '\$connection \$connection_requests \$status';
+  access_log $SLOW_LOG connection;
+  keepalive_requests 10000000;
+  keepalive_timeout 60s;
+  client_body_temp_path $WORK/tmp;
+  proxy_temp_path $WORK/tmp;
+  fastcgi_temp_path $WORK/tmp;
+  uwsgi_temp_path $WORK/tmp;
+  scgi_temp_path $WORK/tmp;
+  init_by_lua_block {
+    local file = assert(io.open("$WORK/www/key.json", "rb"))
+    KEY_RECORD = file:read("*a")
+    file:close()
+  }
+  server {
+    listen 127.0.0.1:$http_port;
+    listen 127.0.0.1:$https_port ssl;
+    ssl_certificate $WORK/server.pem;
+    ssl_certificate_key $WORK/server.key;
+    default_type application/json;
+    location ^~ /api/v1/keys/ {
+      content_by_lua_block {
+        ngx.sleep(0.05)
+        ngx.header["Content-Length"] = #KEY_RECORD
+        ngx.print(KEY_RECORD)
+      }
+    }
+    location = /nginx_status { access_log off; stub_status; }
+  }
+}
+CONF
+  } >"$WORK/slow-nginx.conf"
+  nginx -p "$WORK" -c "$WORK/slow-nginx.conf" -e "$WORK/slow-nginx-error.log" &
+  SLOW_PID=$!
+  local i
+  for i in $(seq 50); do
+    if curl -s -o /dev/null "http://127.0.0.1:$http_port/nginx_status" 2>/dev/null; then return 0; fi
+    if ! kill -0 "$SLOW_PID" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  kill "$SLOW_PID" 2>/dev/null || true
+  wait "$SLOW_PID" 2>/dev/null || true
+  SLOW_PID=""
+  return 1
+}
+started=""
+for attempt in 1 2 3 4 5 6 7 8; do
+  SLOW_HTTP_PORT=$((20000 + RANDOM % 20000))
+  SLOW_HTTPS_PORT=$((SLOW_HTTP_PORT + 1))
+  if start_slow_nginx "$SLOW_HTTP_PORT" "$SLOW_HTTPS_PORT"; then started=1; break; fi
+done
+[ -n "$started" ] || { cat "$WORK/slow-nginx-error.log" >&2; note "nginx with the Lua module did not start"; exit 1; }
+note "nginx with the Lua module (pid $SLOW_PID) on 127.0.0.1:$SLOW_HTTP_PORT (http) and :$SLOW_HTTPS_PORT (https)"
+declare -A SLOW=([http]="http://127.0.0.1:$SLOW_HTTP_PORT/api/v1" [https]="https://127.0.0.1:$SLOW_HTTPS_PORT/api/v1")
+
+# The server alone: one request takes its 50 ms and no more.
+line=$(curl -s -o /dev/null -w '%{time_total}' "${SLOW[http]}/keys/$HASH")
+record "many.server.one_request_s=$line"
+
+seconds_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.6f", b - a }'; }
+slow_log_lines() { wc -l <"$SLOW_LOG"; }
+# connections_since LINES: "connections requests" of the requests logged after line LINES,
+# once all $MANY_CALLS of them are (nginx logs a request just after answering it).
+connections_since() {
+  local i
+  for i in $(seq 50); do
+    [ $(( $(slow_log_lines) - $1 )) -ge "$MANY_CALLS" ] && break
+    sleep 0.1
+  done
+  tail -n +"$(( $1 + 1 ))" "$SLOW_LOG" | awk '!seen[$1]++ { n++ } END { print n + 0, NR }'
+}
+# many PROTO CONTENDER [CAP]: runs 1,000 calls; prints the process's wall time in
+# seconds (and, for gather, the gather's own time: "wall in_process").
+many() {
+  local proto=$1 contender=$2 cap=${3:-} start line codes
+  start=$EPOCHREALTIME
+  case $contender in
+    curl)
+      codes=$(curl --parallel --parallel-immediate --parallel-max "$MANY_AT_ONCE" --config "$WORK/many-$proto.curl") ||
+        return 1
+      line=$(seconds_since "$start")
+      [ "$(grep -c '^200$' <<<"$codes")" = "$MANY_CALLS" ] || { note "curl --parallel over $proto: not $MANY_CALLS times 200"; return 1; }
+      echo "$line" ;;
+    gather*)
+      line=$(lua_run "${contender#gather}" "$ROOT/bench/gather.lua" gather "${SLOW[$proto]}" ${CAOPT[$proto]} \
+        --calls "$MANY_CALLS" --concurrency "$MANY_AT_ONCE" ${cap:+--max_host_connections "$cap"} --seconds 60) ||
+        return 1
+      echo "$(seconds_since "$start") $(echo "$line" | field seconds)" ;;
+  esac
+}
+
+for proto in http https; do
+  lua_run 5.1 "$ROOT/bench/gather.lua" curlconfig "${SLOW[$proto]}" ${CAOPT[$proto]} --calls "$MANY_CALLS" \
+    >"$WORK/many-$proto.curl"
+done
+GATHER_CONTENDERS=$(printf 'gather%s ' $LUA_VERSIONS)
+for proto in http https; do
+  for rep in $(seq "$REPS"); do
+    for contender in curl $GATHER_CONTENDERS; do
+      times=$(many "$proto" "$contender")
+      read -r wall in_process <<<"$times"
+      record "many.$proto.$contender.rep$rep=$wall"
+      if [ -n "$in_process" ]; then record "many.$proto.$contender.gather_s.rep$rep=$in_process"; fi
+    done
+  done
+  # The module's own loop, one call after the other: SEQUENTIAL_CALLS of them, scaled to 1,000.
+  line=$(lua_run 5.1 "$ROOT/bench/gather.lua" sequential "${SLOW[$proto]}" ${CAOPT[$proto]} \
+    --calls "$SEQUENTIAL_CALLS" --seconds 120)
+  record "many.$proto.sequential5.1=$line"
+  note "1,000 calls at once over $proto measured"
+done
+
+# Connections for 1,000 calls over https, counted by nginx: distinct $connection numbers.
+for contender in curl gather5.1 gather5.1.cap$MANY_CAP; do
+  before=$(slow_log_lines)
+  case $contender in
+    *.cap*) times=$(many https gather5.1 "$MANY_CAP") ;;
+    *) times=$(many https "$contender") ;;
+  esac
+  record "many.conn.https.$contender.seconds=${times%% *}"
+  read -r connections requests <<<"$(connections_since "$before")"
+  record "many.conn.https.$contender=$connections"
+  record "many.conn.https.$contender.requests=$requests"
+done
+kill "$SLOW_PID" 2>/dev/null || true
+wait "$SLOW_PID" 2>/dev/null || true
+SLOW_PID=""
+
+# The blocking path through the transport seam: instructions per sequential
+# keys.get (Lua 5.1, http), as section 1b counts them, if it did not run.
+if [ "$CALLGRIND" = 1 ] && command -v valgrind >/dev/null && [[ " $LUA_VERSIONS " == *" 5.1 "* ]] &&
+  ! grep -q '^ir\.http\.module5\.1=' "$RESULTS" 2>/dev/null; then
+  for n in 100 600; do
+    eval "ir_$n=$(lua_instructions 5.1 "$ROOT/bench/client.lua" module "${BASE[http]}" --count $n --seconds 600)"
+  done
+  record "ir.http.module5.1=$(( (ir_600 - ir_100) / 500 ))"
+fi
+note "many calls at once measured"
+fi
 
 # ---------------------------------------------------------------- report
 {
@@ -283,6 +474,7 @@ note "connections counted"
   echo "machine.libcurl=$(curl-config --version 2>/dev/null || pkg-config --modversion libcurl)"
   echo "machine.curl_ssl=$(curl --version | head -1 | grep -o 'OpenSSL/[^ ]*' || true)"
   echo "machine.nginx=$(nginx -v 2>&1 | sed 's/.*nginx\///')"
+  echo "machine.nginx_lua=$(dpkg-query -W -f='${Version}' libnginx-mod-http-lua 2>/dev/null || true)"
   for version in $LUA_VERSIONS; do
     echo "machine.lua.$version=$("$(lua_interpreter "$version")" -v 2>&1 | awk 'NR == 1 {print $1, $2}')"
   done
@@ -294,6 +486,8 @@ note "connections counted"
   echo "settings.seconds=$SECONDS_PER_RATE"
   echo "settings.reps=$REPS"
   echo "settings.lua_versions=$LUA_VERSIONS"
+  echo "settings.sequential_calls=$SEQUENTIAL_CALLS"
+  echo "settings.only=$ONLY"
 } >>"$RESULTS"
 cp "$RESULTS" "$OUT/results.txt"
 lua5.4 "$ROOT/bench/report.lua" "$OUT/results.txt" "$OUT/results.md"

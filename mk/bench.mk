@@ -1,7 +1,8 @@
 # make bench: the performance benchmark (bench/run.sh; results in
 # build/bench/results.md, a recorded run in bench/RESULTS.md). Not part of
 # `make test`. Installs what it needs on a fresh machine: nginx (the fixed
-# loopback server), lua-curl (the hand-written alternative), valgrind
+# loopback server) and its Lua module (the server that answers after 50 ms,
+# for many calls at once), lua-curl (the hand-written alternative), valgrind
 # (instructions per call), curl and openssl. curl_loop_decode links liblua5.1
 # (installed by `make deps`) and loads Debian's lua-cjson. The module is
 # measured on each of BENCH_LUA_VERSIONS (luajit: OpenResty's luajit2, also
@@ -35,6 +36,6 @@ bench-build: $(BENCH_OUT)/curl_loop $(BENCH_OUT)/curl_loop_decode $(BENCH_LUA_VE
 	@for v in $(BENCH_LUA_VERSIONS); do $(MAKE) --no-print-directory LUA_VERSION=$$v all || exit 1; done
 
 bench: deps
-	@EXTRA_PACKAGES="nginx lua-curl valgrind curl openssl" bin/install-deps
+	@EXTRA_PACKAGES="nginx libnginx-mod-http-lua lua-curl valgrind curl openssl" bin/install-deps
 	@$(MAKE) --no-print-directory bench-build
 	BENCH_LUA_VERSIONS="$(BENCH_LUA_VERSIONS)" bench/run.sh

@@ -28,11 +28,17 @@ static int sleep_seconds(lua_State *L)
     return 0;
 }
 
-static int push_curl_version(lua_State *L)
+/* Sets core.curl_version, and core.curl_ssl_version and core.curl_http2
+ * (what :checkhealth reports) on the table at the top of the stack. */
+static void set_curl_info(lua_State *L)
 {
     const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
     lua_pushstring(L, info->version);
-    return 1;
+    lua_setfield(L, -2, "curl_version");
+    lua_pushstring(L, info->ssl_version);
+    lua_setfield(L, -2, "curl_ssl_version");
+    lua_pushboolean(L, (info->features & CURL_VERSION_HTTP2) != 0);
+    lua_setfield(L, -2, "curl_http2");
 }
 
 int luaopen_modelgates_core(lua_State *L);
@@ -59,7 +65,6 @@ int luaopen_modelgates_core(lua_State *L)
     lua_setfield(L, -2, "null");
     lua_pushliteral(L, MODELGATES_VERSION);
     lua_setfield(L, -2, "version");
-    push_curl_version(L);
-    lua_setfield(L, -2, "curl_version");
+    set_curl_info(L);
     return 1;
 }

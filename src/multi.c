@@ -246,32 +246,45 @@ static slot *check_slot(lua_State *L, multi *m, int arg)
     return m->slots[id - 1];
 }
 
+/* Takes the transfer out of the multi as finished with `code`, and adds its
+ * id to the array at the top of the stack (made at the first, in place of
+ * the nil there), which holds `*n` ids. */
+static void finish_slot(lua_State *L, multi *m, int index, CURLcode code, int *n)
+{
+    slot *s = m->slots[index];
+    curl_multi_remove_handle(m->multi, s->transfer.curl);
+    s->code = code;
+    s->state = SLOT_DONE;
+    m->active--;
+    if (*n == 0) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+    }
+    lua_pushinteger(L, index + 1);
+    lua_rawseti(L, -2, ++*n);
+}
+
 /* Moves every finished transfer to DONE; pushes their ids as an array, or
- * nil when none finished. */
+ * nil when none finished. Driven by events, libcurl runs a transfer only
+ * when its socket or timer fires, so one that went quiet is found stalled
+ * here, by the clock. */
 static int push_done(lua_State *L, multi *m)
 {
     CURLMsg *msg;
-    int left, n = 0;
+    int i, left, n = 0;
     lua_pushnil(L);
     while ((msg = curl_multi_info_read(m->multi, &left)) != NULL) {
         slot *s = NULL;
-        int i;
         if (msg->msg != CURLMSG_DONE)
             continue;
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
-        s->code = msg->data.result;
-        curl_multi_remove_handle(m->multi, msg->easy_handle);
-        s->state = SLOT_DONE;
-        m->active--;
         for (i = 0; m->slots[i] != s; i++)
             ;
-        if (n == 0) {
-            lua_pop(L, 1);
-            lua_newtable(L);
-        }
-        lua_pushinteger(L, i + 1);
-        lua_rawseti(L, -2, ++n);
+        finish_slot(L, m, i, msg->data.result, &n);
     }
+    for (i = 0; m->events && i < m->slot_count; i++)
+        if (m->slots[i]->state == SLOT_ACTIVE && mg_transfer_check_stall(&m->slots[i]->transfer))
+            finish_slot(L, m, i, CURLE_ABORTED_BY_CALLBACK, &n);
     return 1;
 }
 

@@ -121,6 +121,13 @@ static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow,
     return 0;
 }
 
+int mg_transfer_check_stall(mg_transfer *t)
+{
+    if (t->stall_ms > 0 && monotonic_ms() - t->last_progress_ms >= t->stall_ms)
+        t->stalled = 1;
+    return t->stalled;
+}
+
 static int on_request_ready(void *userdata, char *conn_primary_ip, char *conn_local_ip,
                             int conn_primary_port, int conn_local_port)
 {

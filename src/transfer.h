@@ -66,6 +66,10 @@ void mg_transfer_configure(lua_State *L, mg_transfer *t, int request);
 /* Pushes the answer { status, reason, headers, body, requests_sent } and
  * returns 1, or pushes nil and the error object and returns 2. */
 int mg_transfer_push_result(lua_State *L, mg_transfer *t, CURLcode code);
+/* Whether the stall limit has passed since the last byte, by the clock
+ * rather than in the progress callback, which libcurl calls only when it
+ * runs the transfer; marks the transfer stalled if so. */
+int mg_transfer_check_stall(mg_transfer *t);
 /* Frees the handle and the buffers; safe to call twice. */
 void mg_transfer_release(mg_transfer *t);
 /* In a forked child: forgets the parent's handle without closing it. */

@@ -63,3 +63,103 @@ describe("inside Neovim", function()
     assert.are.equal("@" .. ROCK_TREE .. "/share/lua/5.1/modelgates/init.lua", source)
   end)
 end)
+
+describe("modelgates.nvim inside Neovim", function()
+  local handle = support.server()
+
+  local function run_script(server, script, argv_tail, env)
+    env.MODELGATES_TEST_ROOT = process.root
+    env.MODELGATES_BASE_URL = server.url
+    local argv = { "nvim", "--headless", "-u", "NONE", "-i", "NONE", "-n", "--noplugin" }
+    for _, word in ipairs(argv_tail or { "-c", "luafile " .. script }) do argv[#argv + 1] = word end
+    return process.run(argv, env, 90)
+  end
+
+  it("never freezes the editor, calls back from vim.schedule, cancels, reuses connections", function()
+    local server = handle.server
+    local keys = server:client().keys
+    local hashes = {}
+    for _, name in ipairs({ "slow", "trio", "cancel", "retry", "late", "stall" }) do
+      hashes[name] = keys.create({ name = name }).data.hash
+    end
+    local function path(name) return "/api/v1/keys/" .. hashes[name] end
+    server:fault({ path = path("slow"), delay = 2, count = 1 })
+    server:fault({ path = path("trio"), delay = 0.5, count = 3 })
+    server:fault({ path = path("cancel"), delay = 2, count = 1 })
+    server:fault({ path = path("retry"), status = 503, count = 1 })
+    server:fault({ path = path("late"), delay = 2, count = 1 })
+    server:fault({ path = path("stall"), body_delay = 2, count = 1 })
+    local output, status = run_script(server, process.root .. "/spec/hosts/neovim_async.lua", nil, {
+      MODELGATES_API_KEY = server.management_key,
+      MODELGATES_TEST_SERVER_ROOT = server.root_url,
+      MODELGATES_TEST_HASHES = cjson.encode(hashes),
+    })
+    assert.are.equal(0, status, output)
+    local report = cjson.decode((assert(output:match("result=(%b{})"), output)))
+
+    -- run returns at once; the editor's timer ticks while the call waits 2 s.
+    assert.is_true(report.run_returned_ms < 100, "run took " .. report.run_returned_ms .. " ms")
+    assert.are.equal(hashes.slow, report.slow.hash)
+    assert.is_true(report.slow.ticks >= 15, "the timer ticked " .. report.slow.ticks .. " times")
+    assert.is_true(report.slow.getcwd, "vim.fn failed in the callback")
+
+    -- Three runs at once take about one latency (0.5 s), not three.
+    for _, finished in ipairs(report.three) do
+      assert.is_nil(finished.error)
+      assert.is_true(finished.ms < 1200, "a run of three took " .. finished.ms .. " ms")
+    end
+    assert.are.same({ 6 }, report.second_run.values)
+    assert.are.equal(0, report.connections_opened_by_second_run)
+
+    assert.is_true(report.cancel_returned)
+    assert.are.same({ calls = 1, error = "CancelledError", request_sent = true, after_the_call = false,
+                      running = false, cancel_again = false }, report.cancel)
+
+    assert.are.same({ error = "NotFoundResponseError", status = 404, values = {} }, report.not_found)
+    assert.are.same({ error = "ValidationError", values = {} }, report.invalid)
+    assert.are.same({ error = "plain", values = {} }, report.plain)
+    assert.are.same({ values = { 1, cjson.null, "three" } }, report.values)
+
+    assert.are.same({ values = { 2 } }, report.retried)
+    assert.are.same({ error = "TimeoutError", limit = "timeout", values = {} }, report.timeout)
+    assert.are.same({ error = "TimeoutError", limit = "stall_timeout", values = {} }, report.stall)
+    assert.are.same({ values = { 6 } }, report.each)
+
+    assert.is_true(report.notified.error_level)
+    assert.matches("NotFoundResponseError", report.notified.message)
+    assert.is_nil(report.notified.message:find(server.management_key, 1, true))
+  end)
+
+  local function checkhealth(server, api_key)
+    local out = os.tmpname()
+    local output, status = run_script(server, nil, {
+      "--cmd", "set rtp^=" .. process.root,
+      "--cmd", ("lua package.cpath = %q .. package.cpath"):format(process.root .. "/build/luajit/?.so;"),
+      "-c", "checkhealth modelgates", "-c", "write! " .. out, "-c", "qall!",
+    }, { MODELGATES_API_KEY = api_key })
+    assert.are.equal(0, status, output)
+    local file = assert(io.open(out))
+    local text = file:read("*a")
+    file:close()
+    os.remove(out)
+    return text
+  end
+
+  it(":checkhealth modelgates reports the core, libcurl, the JSON library and one call", function()
+    local server = handle.server
+    local text = checkhealth(server, server.management_key)
+    assert.matches("OK: C core [%d.]+ loaded in LuaJIT", text)
+    assert.matches("OK: libcurl [%d.]+ with OpenSSL", text)
+    assert.matches("OK: JSON: lua%-cjson", text)
+    assert.matches("OK: MODELGATES_API_KEY is set", text)
+    assert.matches("OK: get_current_key_metadata answered in %d+ ms %(a management key%)", text)
+    assert.is_nil(text:find(server.management_key, 1, true))
+    assert.is_nil(text:find("ERROR", 1, true))
+  end)
+
+  it(":checkhealth modelgates warns when no API key is set", function()
+    local text = checkhealth(handle.server, "")
+    assert.matches("WARNING: MODELGATES_API_KEY is not set", text)
+    assert.is_nil(text:find("get_current_key_metadata", 1, true))
+  end)
+end)
