@@ -135,6 +135,22 @@ local function notifies_without_a_callback()
   report.notified.error_level = notified[1].level == vim.log.levels.ERROR
 end
 
+--- The README's user command, run as printed.
+local function readme_user_command()
+  local file = assert(io.open(root .. "/README.md"))
+  local readme = file:read("*a")
+  file:close()
+  local example = assert(readme:match("A user command that lists every key.-```lua\n(.-)```"), "no example")
+  assert(loadstring(example, "README.md"))()
+  local from = vim.api.nvim_get_current_buf()
+  vim.cmd("ModelGatesKeys")
+  wait_for("the scratch buffer", function() return vim.api.nvim_get_current_buf() ~= from end)
+  report.user_command = {
+    buftype = vim.bo.buftype,
+    lines = vim.api.nvim_buf_get_lines(0, 0, -1, false),
+  }
+end
+
 local ok, failure = xpcall(function()
   never_freezes()
   three_at_once()
@@ -143,6 +159,7 @@ local ok, failure = xpcall(function()
   errors_reach_the_callback()
   retries_and_limits()
   notifies_without_a_callback()
+  readme_user_command()
 end, debug.traceback)
 if ok then
   io.stdout:write("result=", vim.json.encode(report), "\n")

@@ -125,6 +125,10 @@ describe("modelgates.nvim inside Neovim", function()
     assert.are.same({ error = "TimeoutError", limit = "stall_timeout", values = {} }, report.stall)
     assert.are.same({ values = { 6 } }, report.each)
 
+    assert.are.equal("nofile", report.user_command.buftype)
+    assert.are.equal(6, #report.user_command.lines)
+    assert.matches("^slow +%x+  usage %$0%.00$", report.user_command.lines[6])
+
     assert.is_true(report.notified.error_level)
     assert.matches("NotFoundResponseError", report.notified.message)
     assert.is_nil(report.notified.message:find(server.management_key, 1, true))
