@@ -10,7 +10,7 @@
 LUA_VERSIONS = 5.1 5.2 5.3 5.4 luajit
 SUITES = $(LUA_VERSIONS:%=test-%)
 ROCK_CHECKS = $(LUA_VERSIONS:%=check-rock-%)
-HOST_PACKAGES = neovim nginx libnginx-mod-http-lua
+HOST_PACKAGES = neovim nginx libnginx-mod-http-lua dnsmasq-base
 SUBMAKE = $(MAKE) --no-print-directory
 
 .PHONY: test-all check-rocks check-hosts host-specs $(SUITES) $(ROCK_CHECKS)

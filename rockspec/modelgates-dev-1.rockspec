@@ -41,6 +41,7 @@ build = {
     ["modelgates.api"] = "lua/modelgates/api.lua",
     ["modelgates.cli"] = "lua/modelgates/cli.lua",
     ["modelgates.client"] = "lua/modelgates/client.lua",
+    ["modelgates.cosocket"] = "lua/modelgates/cosocket.lua",
     ["modelgates.errors"] = "lua/modelgates/errors.lua",
     ["modelgates.nvim"] = "lua/modelgates/nvim.lua",
     ["modelgates.gather"] = "lua/modelgates/gather.lua",
@@ -56,7 +57,7 @@ build = {
     ["modelgates.validate"] = "lua/modelgates/validate.lua",
     ["modelgates.core"] = {
       sources = { "src/core.c", "src/errors.c", "src/json.c", "src/response.c", "src/transfer.c",
-        "src/transport.c", "src/multi.c", "src/url.c" },
+        "src/transport.c", "src/multi.c", "src/url.c", "src/http1.c" },
       libraries = { "curl" },
       incdirs = { "src", "$(CURL_INCDIR)" },
       libdirs = { "$(CURL_LIBDIR)" },

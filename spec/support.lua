@@ -22,19 +22,26 @@ function support.server(options)
   return handle
 end
 
+local function run_directly(fn) return fn() end
+
+local function run_in_gather(fn)
+  local result = modelgates.gather({ fn })[1]
+  if not result.ok then error(result.error, 0) end
+  return unpack(result, 1, result.n)
+end
+
 --- The paths a call can take, each running a test's body: "blocking" calls
 --- it as it is (libcurl's easy transport), "gather" as a task of
---- modelgates.gather (core.multi, the coroutine host).
-support.transports = {
-  { name = "blocking", run = function(fn) return fn() end },
-  {
-    name = "gather",
-    run = function(fn)
-      local result = modelgates.gather({ fn })[1]
-      if not result.ok then error(result.error, 0) end
-      return unpack(result, 1, result.n)
-    end,
-  },
+--- modelgates.gather (core.multi, the coroutine host). Inside nginx
+--- (spec/hosts/nginx_cases.lua) both go over cosockets instead: a call as it
+--- is, and a task of gather on nginx's light threads. `libcurl`: whether
+--- errors carry libcurl's own curl_code.
+support.transports = rawget(_G, "ngx") and {
+  { name = "cosocket", run = run_directly },
+  { name = "cosocket gather", run = run_in_gather },
+} or {
+  { name = "blocking", run = run_directly, libcurl = true },
+  { name = "gather", run = run_in_gather, libcurl = true },
 }
 
 --- One table of cases, every transport: `body(it, transport)` declares the

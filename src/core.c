@@ -51,6 +51,9 @@ int luaopen_modelgates_core(lua_State *L)
         {"json_decode", mg_json_decode_lua},
         {"json_encode", mg_json_encode_lua},
         {"percent_encode", mg_percent_encode_lua},
+        {"http1_head", mg_http1_head_lua},
+        {"http1_framing", mg_http1_framing_lua},
+        {"http1_chunk_size", mg_http1_chunk_size_lua},
         {"now", monotonic_now},
         {"sleep", sleep_seconds},
         {NULL, NULL}

@@ -6,6 +6,8 @@
 #include "compat.h"
 
 #define MODELGATES_VERSION "0.1.0"
+/* The most header bytes one response may have, whatever the transport. */
+#define MG_MAX_HEADER_BYTES (256u * 1024u)
 
 /* errors.c: error objects are tables whose metatable is one of the classes
  * of the Lua module modelgates.errors. */
@@ -38,6 +40,12 @@ int mg_multi_new(lua_State *L);
 
 /* url.c */
 int mg_percent_encode_lua(lua_State *L);
+
+/* http1.c: HTTP/1.1 response framing for transports that read a socket
+ * themselves (OpenResty cosockets). */
+int mg_http1_head_lua(lua_State *L);
+int mg_http1_framing_lua(lua_State *L);
+int mg_http1_chunk_size_lua(lua_State *L);
 
 /* response.c: turning status, headers and body into a value or an error. */
 /* Sets res.reason from the status line and res.headers from the header

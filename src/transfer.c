@@ -11,7 +11,6 @@
 #include "transfer.h"
 
 #define DEFAULT_MAX_RESPONSE_BYTES (16u * 1024u * 1024u)
-#define MAX_HEADER_BYTES (256u * 1024u)
 /* A buffer that grew past this for one large response is released after it. */
 #define RETAINED_BUFFER_BYTES (1024u * 1024u)
 
@@ -485,7 +484,7 @@ void mg_transfer_configure(lua_State *L, mg_transfer *t, int request)
     curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, lua_toboolean(L, -1) ? 1L : 0L);
     lua_pop(L, 1);
     buffer_restart(&t->body, max_body);
-    buffer_restart(&t->head, MAX_HEADER_BYTES);
+    buffer_restart(&t->head, MG_MAX_HEADER_BYTES);
     t->error_text[0] = '\0';
 }
 

@@ -133,5 +133,8 @@ return {
     max_response_bytes = { type = "integer", min = 1 },
     page_size = { type = "integer", min = 1 },
     debug = { type = "function" },
+    --- In OpenResty: "cosocket" (the default where the phase allows it) or
+    --- "curl" (blocks the worker); elsewhere only "curl" works.
+    transport = { type = "enum", values = { "curl", "cosocket" } },
   },
 }

@@ -270,7 +270,7 @@ end
 local function run(self, context, op, path, input, call_options)
   local request, plan = build_request(self, context, op, path, input, call_options)
   local options, settings = plan.options, plan.retry_settings
-  local on = host.current()
+  local on = host.current(options.transport)
   local started = on:now()
   local deadline = started + options.timeout
   local outcome_unknown = false

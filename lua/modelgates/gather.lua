@@ -5,6 +5,7 @@
 local errors = require("modelgates.errors")
 local validate = require("modelgates.validate")
 local scheduler = require("modelgates.scheduler")
+local host = require("modelgates.host")
 
 local CONTEXT = "modelgates.gather"
 
@@ -22,6 +23,12 @@ local function timeout_error(seconds)
     limit = "gather_timeout",
     message = ("%s: the task did not finish within options.timeout (%g s)"):format(CONTEXT, seconds),
   })
+end
+
+--- What task i did, as gather returns it.
+local function result_of(ok, ...)
+  if ok then return { ok = true, n = select("#", ...), ... } end
+  return { ok = false, error = (...) }
 end
 
 local function check_tasks(tasks)
@@ -48,6 +55,12 @@ local function gather(tasks, options)
   local count = check_tasks(tasks)
   options = validate.fields(option_specs, options, CONTEXT, "options.")
   local concurrency = options.concurrency or DEFAULT_CONCURRENCY
+  -- A host with threads of its own (OpenResty's) runs the tasks on them.
+  local on = host.current()
+  if on.gather then
+    return on:gather(tasks, count, { concurrency = concurrency, timeout = options.timeout, result_of = result_of,
+                                     timeout_error = timeout_error })
+  end
   local runs_of = scheduler.poll({ max_host_connections = options.max_host_connections })
   local results, runs = {}, {}
   local next_task, in_flight = 1, 0
@@ -57,13 +70,9 @@ local function gather(tasks, options)
     while not expired and in_flight < concurrency and next_task <= count do
       local i = next_task
       next_task, in_flight = i + 1, in_flight + 1
-      runs[i] = runs_of:spawn(tasks[i], function(ok, ...)
+      runs[i] = runs_of:spawn(tasks[i], function(...)
         in_flight, runs[i] = in_flight - 1, nil
-        if ok then
-          results[i] = { ok = true, n = select("#", ...), ... }
-        else
-          results[i] = { ok = false, error = (...) }
-        end
+        results[i] = result_of(...)
         start_tasks()
       end)
     end

@@ -17,6 +17,7 @@
 --- while it resumes one of them, so that the calls made there find it.
 
 local core = require("modelgates.core")
+local errors = require("modelgates.errors")
 
 local host = {}
 
@@ -42,10 +43,23 @@ host.default = host.blocking
 --- Set by a coroutine host while it runs one of its calls.
 host.ambient = nil
 
---- The host a call made now runs on.
+-- Inside nginx the host depends on the phase: modelgates.cosocket decides.
+local openresty = rawget(_G, "ngx") and ngx.get_phase and ngx.socket and require("modelgates.cosocket") -- luacheck: ignore 113
+
+--- The host a call made now runs on; `transport` is the call's option
+--- ("curl" or "cosocket"), which only OpenResty has a choice of.
+---@param transport? "curl"|"cosocket"
 ---@return ModelGatesHost
-function host.current()
-  return host.ambient or host.default
+function host.current(transport)
+  if host.ambient then return host.ambient end
+  if openresty then return openresty.host_for(transport, host.default) end
+  if transport == "cosocket" then
+    error(errors.new("ValidationError", {
+      field = "transport",
+      message = 'modelgates: transport = "cosocket" needs OpenResty (nginx with its Lua module)',
+    }), 0)
+  end
+  return host.default
 end
 
 return host

@@ -39,7 +39,7 @@ local PROCESS_POLL_SECONDS = 0.5
 local NO_FAULT = {headers = {}}
 
 local USAGE = [[
-usage: modelgates-server [--host 127.0.0.1|::1|localhost] [--port N] [--tls]
+usage: modelgates-server [--host 127.0.0.1|::1|localhost] [--port N] [--tls] [--tls-name NAME]
                          [--management-key K] [--key K] [--page-size N] [--watch-pid PID]
 ]]
 
@@ -876,12 +876,18 @@ local function new_tls_context(self)
 	ca:sign(ca_key)
 
 	local leaf_key = new_key_pair()
-	local leaf = new_certificate("localhost", leaf_key, ca)
+	local leaf = new_certificate(self.options.tls_name or "localhost", leaf_key, ca)
 	leaf:setBasicConstraints({CA = false})
 	local names = x509_altname.new()
-	names:add("IP", "127.0.0.1")
-	names:add("IP", "::1")
-	names:add("DNS", "localhost")
+	-- --tls-name: a certificate for that name only, which a client of the
+	-- loopback address must refuse.
+	if self.options.tls_name then
+		names:add("DNS", self.options.tls_name)
+	else
+		names:add("IP", "127.0.0.1")
+		names:add("IP", "::1")
+		names:add("DNS", "localhost")
+	end
 	leaf:setSubjectAlt(names)
 	leaf:addExtension(x509_extension.new("extendedKeyUsage", "serverAuth"))
 	leaf:addExtension(x509_extension.new("authorityKeyIdentifier", "keyid:always", {issuer = ca}))
@@ -1013,6 +1019,7 @@ local OPTIONS = {
 	},
 	["--port"] = {field = "port", parse = integer_option(0, 65535), wanted = "a port number (0 picks a free one)"},
 	["--tls"] = {field = "tls"},
+	["--tls-name"] = {field = "tls_name", parse = key_option, wanted = "a host name"},
 	["--management-key"] = {field = "management_key", parse = key_option, wanted = "a key without spaces"},
 	["--key"] = {field = "normal_key", parse = key_option, wanted = "a key without spaces"},
 	["--page-size"] = {field = "page_size", parse = integer_option(1, MAX_INTEGER), wanted = "a positive integer"},

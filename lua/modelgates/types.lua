@@ -25,6 +25,7 @@
 ---@field max_response_bytes? integer a larger response body is an error (default 16 MiB)
 ---@field page_size? integer the server's page size, which `each` steps by (default 100)
 ---@field debug? fun(line: string) called with one line per attempt, outcome and wait; never a secret
+---@field transport? "curl"|"cosocket" OpenResty only: cosockets (the default where the phase allows them) or libcurl, which blocks the worker
 
 ---@class ModelGatesRetries
 ---@field max_attempts? integer tries in all, the first included (default 4)
@@ -260,6 +261,7 @@
 
 ---@class ModelGatesTestServerOptions
 ---@field tls? boolean serve https with a certificate of its own CA
+---@field tls_name? string with tls: a certificate for this host name only (not the loopback address), for refusal tests
 ---@field page_size? integer keys per page of list (default 100)
 ---@field management_key? string (default: random)
 ---@field key? string a normal key (default: random)

@@ -3,6 +3,7 @@
 -- that nginx over loopback. Two configurations: spec/hosts/nginx.conf, and
 -- the README's own example as it is printed there.
 local core = require("modelgates.core")
+local testing = require("modelgates.testing")
 local support = require("spec.support")
 local process = require("spec.hosts.process")
 
@@ -33,11 +34,13 @@ local function readme_nginx_example()
   return README_PRELUDE .. example:gsub("/path/to/lua%-modelgates", "@ROOT@"):gsub("127%.0%.0%.1:8080", "127.0.0.1:@PORT@")
 end
 
---- Describes an nginx run with `template` (@ROOT@ and @PORT@ filled in) in a
---- directory of its own, with the local server's URL and management key in
---- its environment; nginx is ready once `probe_path` answers.
-local function nginx_with(template, probe_path)
-  local handle = support.server()
+--- Describes an nginx run with `template` (@ROOT@, @PORT@ and what
+--- `placeholders(nginx)`, if given, returns filled in) in a directory of
+--- its own, with the URL and management key of a local server (of
+--- `server_options`) in its environment; nginx is ready once `probe_path`
+--- answers.
+local function nginx_with(template, probe_path, placeholders, server_options)
+  local handle = support.server(server_options)
   local transport = core.transport()
   local nginx = {}
 
@@ -45,18 +48,25 @@ local function nginx_with(template, probe_path)
     return process.read_file(nginx.prefix .. "/error.log")
   end
 
-  function nginx.get(path)
-    local res, err = transport:perform({ method = "GET", url = nginx.base_url .. path, timeout = 20 })
+  function nginx.get_with_timeout(path, seconds)
+    local res, err = transport:perform({ method = "GET", url = nginx.base_url .. path, timeout = seconds })
     assert(res, err and err.message)
     return res
+  end
+
+  function nginx.get(path)
+    return nginx.get_with_timeout(path, 20)
   end
 
   -- nginx cannot report a port of the kernel's choice: a random one is
   -- tried, and another if it is taken.
   local function start()
+    local values = placeholders and placeholders(nginx) or {}
+    values.ROOT = process.root
     for _ = 1, PORT_TRIES do
       local port = random_port()
-      process.write_file(nginx.prefix .. "/nginx.conf", (template:gsub("@(%u+)@", { ROOT = process.root, PORT = port })))
+      values.PORT = port
+      process.write_file(nginx.prefix .. "/nginx.conf", (template:gsub("@([%u_]+)@", values)))
       nginx.process = process.spawn({
         "nginx", "-p", nginx.prefix, "-c", nginx.prefix .. "/nginx.conf", "-e", nginx.prefix .. "/error.log",
       }, { MODELGATES_API_KEY = nginx.server.management_key, MODELGATES_BASE_URL = nginx.server.url }, 120)
@@ -86,8 +96,14 @@ local function nginx_with(template, probe_path)
     if nginx.prefix then process.remove_dir(nginx.prefix) end
   end)
 
+  local log_mark = 0
+  before_each(function() log_mark = #nginx.error_log() end)
+
+  -- A test that makes nginx log an error on purpose says so.
   after_each(function()
-    assert.is_nil(nginx.error_log():find("[error]", 1, true), nginx.error_log())
+    local written = nginx.error_log():sub(log_mark + 1)
+    if not nginx.error_log_expected then assert.is_nil(written:find("[error]", 1, true), written) end
+    nginx.error_log_expected = false
   end)
 
   return nginx
@@ -153,5 +169,158 @@ describe("inside nginx (the README's example)", function()
     local res = nginx.get("/keys/create-later?name=later")
     assert.are.equal("scheduled\n", res.body)
     assert.are.equal("later", wait_for_keys(nginx.server, 1)[1].name)
+  end)
+end)
+
+--- GETs `urls` all at once (core.multi); each answer with the seconds it took.
+local function fetch_at_once(urls)
+  local multi = core.multi()
+  local started, index_of, answers = core.now(), {}, {}
+  for i, url in ipairs(urls) do index_of[multi:add({ method = "GET", url = url, timeout = 30 })] = i end
+  while multi:active() > 0 and core.now() - started < 30 do
+    for _, id in ipairs(multi:perform(0.01) or {}) do
+      local res, err = multi:result(id)
+      answers[index_of[id]] = { status = res and res.status, body = res and res.body or tostring(err),
+                                seconds = core.now() - started }
+    end
+  end
+  multi:close()
+  return answers
+end
+
+describe("inside nginx on cosockets (spec/hosts/nginx_cosocket.conf, one worker)", function()
+  -- One management key for every server, the one nginx's calls send.
+  local management_key = "mg-test-mgmt-nginx-" .. tostring(random_port())
+  local trusted = support.server({ tls = true, management_key = management_key })
+  local untrusted = support.server({ tls = true, management_key = management_key })
+  -- Its certificate names another host than the loopback address, so no
+  -- client can verify it here, the suite's control calls included.
+  local misnamed, dns
+  -- nginx resolves host names with its `resolver`: a dnsmasq on loopback
+  -- answers "localhost" (the name the servers' certificates carry).
+  local dns_port = random_port()
+  setup(function()
+    misnamed = testing.start_server({ tls = true, tls_name = "elsewhere.example" })
+    dns = process.spawn({ "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+      "--listen-address=127.0.0.1", "--bind-interfaces", "--port=" .. dns_port, "--address=/localhost/127.0.0.1",
+      "--user=root" }, {}, 600)
+  end)
+  teardown(function()
+    if misnamed then misnamed:stop() end
+    if dns then dns:stop() end
+  end)
+  local nginx = nginx_with(process.read_file(process.root .. "/spec/hosts/nginx_cosocket.conf"), "/ready",
+    function(self)
+      -- Both CAs are trusted, so that the misnamed server fails on its name alone.
+      local ca_file = self.prefix .. "/trusted.pem"
+      process.write_file(ca_file, process.read_file(trusted.server.ca_file) .. process.read_file(misnamed.ca_file))
+      return { CA_FILE = ca_file, DNS_PORT = dns_port }
+    end, { management_key = management_key })
+
+  --- The server's URL with the host name its certificate carries.
+  local function by_name(url)
+    return (url:gsub("^https://127%.0%.0%.1:", "https://localhost:"))
+  end
+
+  local function slow_key(delay, count)
+    local server = nginx.server
+    local hash = server:client().keys.create({ name = "slow" }).data.hash
+    server:fault({ path = "/api/v1/keys/" .. hash, delay = delay, count = count })
+    return hash
+  end
+
+  it("answers another location at once while a call waits 2 s", function()
+    local hash = slow_key(2, 1)
+    local answers = fetch_at_once({ nginx.base_url .. "/call?hash=" .. hash, nginx.base_url .. "/ready" })
+    assert.are.equal(200, answers[1].status, answers[1].body)
+    assert.are.equal("slow\n", answers[1].body)
+    assert.is_true(answers[1].seconds >= 2)
+    assert.are.equal(204, answers[2].status)
+    assert.is_true(answers[2].seconds < 0.1, ("/ready took %.3f s"):format(answers[2].seconds))
+  end)
+
+  it("runs 10 calls at once in about one latency", function()
+    local hash = slow_key(1, 10)
+    local urls = {}
+    for i = 1, 10 do urls[i] = nginx.base_url .. "/call?hash=" .. hash end
+    local answers = fetch_at_once(urls)
+    for i = 1, 10 do
+      assert.are.equal("slow\n", answers[i].body)
+      assert.is_true(answers[i].seconds < 2.5, ("call %d took %.3f s"):format(i, answers[i].seconds))
+    end
+  end)
+
+  for _, how in ipairs({ "gather", "threads" }) do
+    it("runs calls at once inside one request with " .. how, function()
+      local hash = slow_key(1, 5)
+      local started = core.now()
+      local res = nginx.get(("/many?how=%s&n=5&hash=%s"):format(how, hash))
+      assert.are.equal("slow,slow,slow,slow,slow\n", res.body)
+      assert.is_true(core.now() - started < 2.5)
+      assert.are.equal(5, nginx.server:stats().max_in_flight)
+    end)
+  end
+
+  it("keeps one connection for 1,000 sequential calls", function()
+    local before = nginx.server:stats().connections
+    assert.are.equal("done\n", nginx.get("/sequential?n=1000").body)
+    assert.are.equal(1, nginx.server:stats().connections - before)
+  end)
+
+  it("calls over https with the trusted CA, and refuses a wrong name or an unknown CA before sending", function()
+    nginx.error_log_expected = true
+    assert.are.equal("keys 0\n", nginx.get("/https?url=" .. by_name(trusted.server.url)).body)
+    assert.are.equal(1, #trusted.server:requests())
+    local wrong_name = nginx.get("/https?url=" .. by_name(misnamed.url)).body
+    assert.matches("^ConnectionError: TLS handshake failed: certificate host mismatch", wrong_name)
+    local unknown_ca = nginx.get("/https?url=" .. by_name(untrusted.server.url)).body
+    assert.matches("^ConnectionError: TLS handshake failed: %d+: unable to verify the first certificate", unknown_ca)
+    assert.are.same({}, untrusted.server:requests())
+  end)
+
+  it("says that a host name needs nginx's resolver directive", function()
+    nginx.error_log_expected = true
+    local url = trusted.server.url:gsub("^https://127%.0%.0%.1:", "https://modelgates.test:")
+    local answer = nginx.get("/no-resolver?url=" .. url).body
+    assert.matches("^ConnectionError: cannot resolve the server's host name: nginx needs a `resolver` directive", answer)
+    assert.are.same({}, trusted.server:requests())
+  end)
+
+  it("blocks on purpose with transport = \"curl\"", function()
+    assert.are.equal("keys 0\n", nginx.get("/https?transport=curl&url=" .. nginx.server.url).body)
+    assert.are.equal(1, #nginx.server:requests())
+  end)
+
+  it("calls from init_by_lua with libcurl, and from a timer on cosockets", function()
+    assert.matches("^label ", nginx.get("/init").body)
+    assert.matches("^label ", nginx.get("/timer").body)
+  end)
+
+  it("refuses a call from log_by_lua with a ValidationError that names the phase and the way out", function()
+    nginx.get("/log-phase")
+    local deadline = core.now() + WAIT_SECONDS
+    local result
+    repeat
+      result = nginx.get("/log-phase-result").body
+    until result ~= "nil\n" or core.now() > deadline
+    assert.matches("^ValidationError: modelgates: a call in nginx's log phase", result)
+    assert.matches("ngx.timer.at", result, 1, true)
+  end)
+
+  it("runs the suite's shared cases (operations, errors, validation, faults, pagination) on cosockets", function()
+    -- The fault cases make nginx log refused connections and timeouts.
+    nginx.error_log_expected = true
+    local out = os.tmpname()
+    os.execute("chmod 666 " .. process.shell_quote(out))
+    local res = nginx.get_with_timeout("/cases?out=" .. out, 600)
+    local report = process.read_file(out)
+    os.remove(out)
+    local passed = select(2, report:gsub("\nok %d+", ""))
+    local failed = {}
+    for line in report:gmatch("not ok [^\n]+") do failed[#failed + 1] = line end
+    assert.are.same({}, failed, report)
+    assert.matches("# exit 0\n$", report)
+    assert.is_true(passed > 200, "only " .. passed .. " cases passed")
+    assert.are.equal(200, res.status)
   end)
 end)
