@@ -5,6 +5,9 @@ files["spec/"] = { std = "+busted" }
 files["spec/hosts/neovim_init.lua"] = { read_globals = { "vim" } }
 -- Replaces vim.notify to see what a run without a callback reports.
 files["spec/hosts/neovim_async.lua"] = { globals = { "vim" } }
+-- Points busted, run inside Neovim, at the cases.
+files["spec/hosts/neovim_cases.lua"] = { read_globals = { "vim" }, globals = { "arg" } }
+files["spec/support.lua"] = { std = "+busted", read_globals = { "vim" } }
 files["lua/modelgates/nvim.lua"] = { read_globals = { "vim" } }
 files["lua/modelgates/health.lua"] = { read_globals = { "vim" } }
 -- A LuaCATS function type cannot be split across lines.

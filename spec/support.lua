@@ -24,6 +24,16 @@ end
 
 local function run_directly(fn) return fn() end
 
+--- A test's body as a run of modelgates.nvim, waited for with vim.wait
+--- (which keeps Neovim's loop going).
+local function run_in_neovim(fn)
+  local outcome
+  require("modelgates.nvim").run(fn, function(...) outcome = { n = select("#", ...), ... } end)
+  assert(vim.wait(120000, function() return outcome ~= nil end, 2), "the run did not call back in 120 s")
+  if outcome[1] ~= nil then error(outcome[1], 0) end
+  return unpack(outcome, 2, outcome.n)
+end
+
 local function run_in_gather(fn)
   local result = modelgates.gather({ fn })[1]
   if not result.ok then error(result.error, 0) end
@@ -34,14 +44,28 @@ end
 --- it as it is (libcurl's easy transport), "gather" as a task of
 --- modelgates.gather (core.multi, the coroutine host). Inside nginx
 --- (spec/hosts/nginx_cases.lua) both go over cosockets instead: a call as it
---- is, and a task of gather on nginx's light threads. `libcurl`: whether
---- errors carry libcurl's own curl_code.
-support.transports = rawget(_G, "ngx") and {
-  { name = "cosocket", run = run_directly },
-  { name = "cosocket gather", run = run_in_gather },
-} or {
-  { name = "blocking", run = run_directly, libcurl = true },
-  { name = "gather", run = run_in_gather, libcurl = true },
+--- is, and a task of gather on nginx's light threads; inside Neovim
+--- (spec/hosts/neovim_cases.lua), as a run of modelgates.nvim. `libcurl`:
+--- whether errors carry libcurl's own curl_code.
+if rawget(_G, "ngx") then
+  support.transports = {
+    { name = "cosocket", run = run_directly },
+    { name = "cosocket gather", run = run_in_gather },
+  }
+elseif rawget(_G, "vim") then
+  support.transports = { { name = "neovim", run = run_in_neovim, libcurl = true } }
+else
+  support.transports = {
+    { name = "blocking", run = run_directly, libcurl = true },
+    { name = "gather", run = run_in_gather, libcurl = true },
+  }
+end
+
+--- The spec files that declare their cases with support.each_transport:
+--- the hosts run them too.
+support.shared_spec_files = {
+  "spec/operations_spec.lua", "spec/errors_spec.lua", "spec/validation_spec.lua",
+  "spec/faults_spec.lua", "spec/pagination_spec.lua",
 }
 
 --- One table of cases, every transport: `body(it, transport)` declares the

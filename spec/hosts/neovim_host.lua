@@ -134,6 +134,17 @@ describe("modelgates.nvim inside Neovim", function()
     assert.is_nil(report.notified.message:find(server.management_key, 1, true))
   end)
 
+  it("runs the suite's shared cases (operations, errors, validation, faults, pagination) through modelgates.nvim",
+    function()
+      local output, status = run_script(handle.server, process.root .. "/spec/hosts/neovim_cases.lua", nil, {})
+      local failed = {}
+      for line in output:gmatch("not ok [^\n]+") do failed[#failed + 1] = line end
+      assert.are.same({}, failed, output)
+      assert.are.equal(0, status, output)
+      local passed = select(2, output:gsub("\nok %d+", ""))
+      assert.is_true(passed > 100, "only " .. passed .. " cases passed:\n" .. output)
+    end)
+
   local function checkhealth(server, api_key)
     local out = os.tmpname()
     local output, status = run_script(server, nil, {

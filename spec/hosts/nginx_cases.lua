@@ -6,12 +6,6 @@ local cases = {}
 
 local root = debug.getinfo(1, "S").source:match("^@(.*)/spec/hosts/nginx_cases%.lua$")
 
---- The spec files that declare their cases with support.each_transport.
-local SHARED = {
-  "spec/operations_spec.lua", "spec/errors_spec.lua", "spec/validation_spec.lua",
-  "spec/faults_spec.lua", "spec/pagination_spec.lua",
-}
-
 function cases.run(out)
   local report = assert(io.open(out, "w"))
   io.write = function(...)
@@ -26,7 +20,7 @@ function cases.run(out)
     error("busted: the cases failed", 0)
   end
   arg = { "--directory=" .. root, "--output=TAP" }
-  for _, file in ipairs(SHARED) do arg[#arg + 1] = file end
+  for _, file in ipairs(require("spec.support").shared_spec_files) do arg[#arg + 1] = file end
   require("busted.runner")({ standalone = false })
   report:write("# exit 0\n")
   report:close()
