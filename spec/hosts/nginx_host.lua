@@ -11,14 +11,11 @@ local PORT_TRIES = 5
 local START_SECONDS = 10
 local WAIT_SECONDS = 10
 
--- What the README's example leaves to the rest of nginx.conf.
+-- What the README's complete example leaves to how nginx is started.
 local README_PRELUDE = [[
-load_module /usr/lib/nginx/modules/ndk_http_module.so;
-load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
 daemon off;
 pid nginx.pid;
 error_log error.log warn;
-events {}
 ]]
 
 local function random_port()
@@ -31,6 +28,9 @@ end
 local function readme_nginx_example()
   local readme = process.read_file(process.root .. "/README.md")
   local example = assert(readme:match("## OpenResty\n.-```nginx\n(.-)```"), "no nginx example in the README")
+  -- Its load_module lines are comments for Debian's nginx, which loads them
+  -- from /etc/nginx/modules-enabled; nginx -c with a file of its own does not.
+  example = example:gsub("\n# (load_module [^\n]+)", "\n%1")
   return README_PRELUDE .. example:gsub("/path/to/lua%-modelgates", "@ROOT@"):gsub("127%.0%.0%.1:8080", "127.0.0.1:@PORT@")
 end
 
@@ -163,6 +163,13 @@ describe("inside nginx (the README's example)", function()
     local res = nginx.get("/keys/count")
     assert.are.equal(200, res.status, nginx.error_log())
     assert.are.equal("3\n", res.body)
+  end)
+
+  it("makes two calls at once with ngx.thread.spawn", function()
+    nginx.server:seed({ count = 2 })
+    local res = nginx.get("/keys/both")
+    assert.are.equal(200, res.status, nginx.error_log())
+    assert.matches("^.+ sees 2 keys\n$", res.body)
   end)
 
   it("creates a key in an ngx.timer.at callback", function()
