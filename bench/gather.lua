@@ -33,9 +33,11 @@ local function hash_of(i) return ("%08x"):format(i):rep(8) end
 
 if mode == "curlconfig" then
   -- One transfer per url/output pair; the options before them apply to all.
+  -- no-progress-meter, not silent: curl 7.88.1 shows its --parallel meter
+  -- even with --silent (curl/curl#10573), and silent would hide errors.
   local function quoted(text) return '"' .. text:gsub('[\\"]', "\\%0") .. '"' end
   local out = {
-    "silent", "show-error",
+    "no-progress-meter",
     "header = " .. quoted("Authorization: Bearer " .. options.key),
     "header = " .. quoted("Accept: application/json"),
     "user-agent = " .. quoted(USER_AGENT),

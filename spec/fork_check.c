@@ -1,8 +1,9 @@
 /* Run by spec/fork_spec.lua: a host that loads the module, makes a call,
  * then forks, as nginx does from its master to its workers. The child must
  * open a connection of its own; the parent's must keep working. Exits 0
- * when both calls after the fork succeed. With FORK_CHECK_GATHER=1 each
- * "call" is a modelgates.gather of two. */
+ * when both calls after the fork succeed. With FORK_CHECK_MODE=gather each
+ * "call" is a modelgates.gather of two; with FORK_CHECK_MODE=multi, a run
+ * on one scheduler (and its core.multi) made before the fork. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <sys/types.h>
@@ -32,10 +33,18 @@ int main(void)
         " client = require('modelgates').new{ api_key = os.getenv('FORK_CHECK_KEY'),"
         " server_url = os.getenv('FORK_CHECK_URL'), ca_file = ca ~= '' and ca or nil, retries = false }"
         " local function list() assert(#client.keys.list().data == 0) end"
+        " local mode = os.getenv('FORK_CHECK_MODE')"
         " call = list"
-        " if os.getenv('FORK_CHECK_GATHER') == '1' then call = function()"
+        " if mode == 'gather' then call = function()"
         "   for _, result in ipairs(require('modelgates').gather{ list, list }) do"
-        "     assert(result.ok, tostring(result.error)) end end end"
+        "     assert(result.ok, tostring(result.error)) end end"
+        " elseif mode == 'multi' then"
+        "   local runs = require('modelgates.scheduler').poll()"
+        "   call = function()"
+        "     local outcome"
+        "     runs:spawn(list, function(ok, err) outcome = { ok, err } end)"
+        "     runs.loop.run_until(function() return outcome ~= nil end)"
+        "     assert(outcome[1], tostring(outcome[2])) end end"
         " call()";
     static const char *const call = "call()";
     lua_State *L = luaL_newstate();

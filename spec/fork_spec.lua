@@ -5,10 +5,11 @@ local support = require("spec.support")
 -- Built by `make test` from spec/fork_check.c, for the Lua under test.
 local FORK_CHECK = assert(os.getenv("MODELGATES_TEST_FORK_CHECK"), "run the suite with make test")
 
---- Runs the fork check against `server`; true when it exited 0.
-local function fork_check(server, gather)
-  local command = ("FORK_CHECK_GATHER=%s FORK_CHECK_KEY=%s FORK_CHECK_URL=%s FORK_CHECK_CA=%s %s"):format(
-    gather and "1" or "0", server.management_key, server.url, server.ca_file or "", FORK_CHECK)
+--- Runs the fork check against `server` in `mode` ("easy", "gather" or
+--- "multi"); true when it exited 0.
+local function fork_check(server, mode)
+  local command = ("FORK_CHECK_MODE=%s FORK_CHECK_KEY=%s FORK_CHECK_URL=%s FORK_CHECK_CA=%s %s"):format(
+    mode, server.management_key, server.url, server.ca_file or "", FORK_CHECK)
   local ok, _, code = os.execute(command)
   return (type(ok) == "number" and ok or code) == 0
 end
@@ -19,7 +20,7 @@ for _, tls in ipairs({ false, true }) do
 
     it("the child opens its own connection and the parent keeps its own", function()
       local server = handle.server
-      assert.is_true(fork_check(server, false))
+      assert.is_true(fork_check(server, "easy"))
       assert.are.equal(3, #server:requests())
       -- One connection before the fork, reused by the parent after it; one
       -- more for the child.
@@ -28,9 +29,16 @@ for _, tls in ipairs({ false, true }) do
 
     it("a gather works in the child and, after it, in the parent", function()
       local server = handle.server
-      assert.is_true(fork_check(server, true))
+      assert.is_true(fork_check(server, "gather"))
       -- Two lists before the fork, two in the child, two in the parent.
       assert.are.equal(6, #server:requests())
+    end)
+
+    it("a core.multi made before the fork starts over in the child, and the parent keeps its connection", function()
+      local server = handle.server
+      assert.is_true(fork_check(server, "multi"))
+      assert.are.equal(3, #server:requests())
+      assert.are.equal(2, server:stats().connections)
     end)
   end)
 end
