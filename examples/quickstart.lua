@@ -42,6 +42,21 @@ print(("%-28s deleted=%s"):format("deleted", tostring(deleted.deleted)))
 local ok, err = pcall(keys.get, created.data.hash)
 print(("%-28s %s"):format("get after delete", ok and "still there?!" or tostring(err)))
 
+-- Many calls at once: five keys made, then removed, each five in one gather.
+local function all_of(tasks)
+  local values = {}
+  for i, result in ipairs(modelgates.gather(tasks, { concurrency = 5 })) do
+    if not result.ok then error(result.error, 0) end
+    values[i] = result[1]
+  end
+  return values
+end
+local creates = {}
+for i = 1, 5 do creates[i] = function() return keys.create({ name = "batch-" .. i }).data.hash end end
+local deletes = {}
+for i, hash in ipairs(all_of(creates)) do deletes[i] = function() return keys.delete(hash).deleted end end
+print(("%-28s %d keys created, then %d deleted, five at once"):format("gather", #creates, #all_of(deletes)))
+
 local me = keys.get_current_key_metadata().data
 print(("%-28s label=%s  management=%s  limit_remaining=%s"):format("current key", me.label,
   tostring(me.is_management_key), tostring(me.limit_remaining or "unlimited")))
