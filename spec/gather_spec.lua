@@ -180,6 +180,17 @@ describe("modelgates.gather", function()
     assert.is_false(after_the_call)
   end)
 
+  it("ends a task at its timeout even when its retry wait falls due in the same turn", function()
+    local host = require("modelgates.host")
+    local results = modelgates.gather({
+      function() host.current():sleep(0.1) end,
+      -- Holds the loop past both the wait and the timeout.
+      function() core.sleep(0.3) end,
+    }, { timeout = 0.2 })
+    assert.are.equal("gather_timeout", results[1].error.limit)
+    assert.are.same({ ok = true, n = 0 }, results[2])
+  end)
+
   it("refuses tasks that are not functions, and bad options, before anything runs", function()
     local ran = false
     local function task() ran = true end
@@ -259,6 +270,26 @@ describe("a run's cancel", function()
     runs:close()
     assert.is_true(report[2]:is(errors.CancelledError))
     assert.is_true(report[2].maybe_created)
+  end)
+
+  it("says a create was sent when it is cancelled after its answer came, before the run resumed", function()
+    local server = handle.server
+    local client = server:client({ retries = false })
+    local runs = scheduler.poll()
+    local report
+    local run = runs:spawn(function() client.keys.create({ name = "answered" }) end,
+      function(ok, err) report = { ok, err } end)
+    run_until(runs, function() return runs:active() > 0 end)
+    -- What the loop does when the transfer ends, then a cancel in the same turn.
+    local started, finished = core.now(), nil
+    while not finished and core.now() - started < 10 do finished = runs.multi:perform(0.05) end
+    runs:transfer_done(finished[1])
+    assert.is_true(run:cancel())
+    runs:close()
+    assert.is_true(report[2]:is(errors.CancelledError))
+    assert.is_true(report[2].request_sent)
+    assert.is_true(report[2].maybe_created)
+    assert.are.equal(1, #server:keys())
   end)
 
   it("raises the CancelledError in a run that drives the loop itself, and in its later calls", function()

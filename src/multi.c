@@ -278,8 +278,10 @@ static int push_done(lua_State *L, multi *m)
         if (msg->msg != CURLMSG_DONE)
             continue;
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
-        for (i = 0; m->slots[i] != s; i++)
+        for (i = 0; i < m->slot_count && m->slots[i] != s; i++)
             ;
+        if (i == m->slot_count)
+            continue;
         finish_slot(L, m, i, msg->data.result, &n);
     }
     for (i = 0; m->events && i < m->slot_count; i++)
@@ -356,8 +358,10 @@ static int multi_take_events(lua_State *L)
     static const char *const names[] = {"none", "in", "out", "inout", "remove"};
     multi *m = check_multi(L);
     size_t i;
-    if (m->changes_lost)
+    if (m->changes_lost) {
+        m->changes_lost = 0;
         luaL_error(L, "libcurl multi: out of memory for socket events");
+    }
     lua_createtable(L, (int)m->change_count, 0);
     for (i = 0; i < m->change_count; i++) {
         lua_createtable(L, 2, 0);

@@ -353,7 +353,9 @@ static void set_request_headers(lua_State *L, mg_transfer *t, int request)
     curl_easy_setopt(t->curl, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(t->request_headers);
     t->request_headers = NULL;
-    t->request_header_count = 0;
+    /* Matches no request until the list is whole: one that failed half way
+     * is never taken for the next request's. */
+    t->request_header_count = -1;
     for (i = 1; i <= n; i++) {
         size_t len;
         const char *line;

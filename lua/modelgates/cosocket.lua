@@ -104,14 +104,27 @@ function exchange:arm(what, limit, limit_name)
   return binding
 end
 
---- Receives `size` bytes, or what comes until the peer closes for `nil`
---- (then also true), within the stall limit and the deadline.
-function exchange:receive(size)
+--- Receives one piece of at most READ_BYTES: `size` bytes, or what comes
+--- until the peer closes for `nil` (then also true). Each piece is timed
+--- anew, so that neither the stall limit nor the deadline is passed while
+--- bytes trickle in.
+function exchange:receive_piece(size)
   local binding = self:arm("read", self.stall, "stall_timeout")
   local data, reason, partial = self.sock:receive(size or READ_BYTES)
   if data then return data end
   if size == nil and reason == "closed" then return partial, true end
   error(self:socket_failure("read", reason, binding), 0)
+end
+
+--- Receives exactly `size` bytes, piece by piece.
+function exchange:receive(size)
+  if size <= READ_BYTES then return self:receive_piece(size) end
+  local parts, left = {}, size
+  while left > 0 do
+    parts[#parts + 1] = self:receive_piece(math.min(left, READ_BYTES))
+    left = left - #parts[#parts]
+  end
+  return table.concat(parts)
 end
 
 --- What comes before `delimiter`, at most `limit` bytes of it: past that,
@@ -121,9 +134,13 @@ function exchange:read_until(delimiter, limit, too_long)
   local parts, size = {}, 0
   while true do
     local binding = self:arm("read", self.stall, "stall_timeout")
-    local piece, reason = reader(4096)
+    local piece, reason, partial = reader(4096)
     if not piece then
-      if reason then error(self:socket_failure("read", reason, binding), 0) end
+      if reason then
+        -- Bytes of an answer came: the request was processed, whatever follows.
+        self.answered = self.answered or (partial ~= nil and partial ~= "")
+        error(self:socket_failure("read", reason, binding), 0)
+      end
       return table.concat(parts)
     end
     parts[#parts + 1] = piece
@@ -186,7 +203,7 @@ function exchange:read_body(res)
     return table.concat(parts), true
   end
   while true do
-    local data, closed = self:receive(nil)
+    local data, closed = self:receive_piece(nil)
     size = size + #data
     if size > self.max_body then self:too_large() end
     parts[#parts + 1] = data
@@ -202,12 +219,15 @@ function exchange:connect(target, fresh)
   self.sock = sock
   local pool = ("modelgates:%s:%s:%d"):format(target.scheme, target.host, target.port)
   if fresh then pool = pool .. ":once:" .. tostring(sock) end
+  local started = core.now()
   local binding = self:arm("connect", self.connect_limit, "connect_timeout")
   local ok, reason = sock:connect(target.host, target.port, { pool = pool })
   if not ok then error(self:socket_failure("connect", reason, binding), 0) end
   local reused = sock:getreusedtimes() > 0
   if target.scheme == "https" and not reused then
-    binding = self:arm("handshake", self.connect_limit, "connect_timeout")
+    -- connect_timeout bounds the connect and the handshake together.
+    local left = self.connect_limit and self.connect_limit - (core.now() - started)
+    binding = self:arm("handshake", left and math.max(left, 0.001), "connect_timeout")
     ok, reason = sock:sslhandshake(false, target.host, true)
     if not ok then error(self:socket_failure("handshake", reason, binding), 0) end
   end
@@ -220,14 +240,15 @@ function exchange:send_and_receive(text)
   local sent, reason = self.sock:send(text)
   if not sent then error(self:socket_failure("send", reason, binding), 0) end
   self.requests_sent = self.requests_sent + 1
-  local head = self:read_head()
-  local res, problem = core.http1_head(head)
-  if not res then self:malformed(problem) end
-  -- An interim answer (100 Continue) comes before the real one.
-  while res.status < 200 do
-    res, problem = core.http1_head(self:read_head())
+  local head, res, problem
+  -- An interim answer (100 Continue) comes before the real one; nothing
+  -- asks for 101 Switching Protocols.
+  repeat
+    head = self:read_head()
+    res, problem = core.http1_head(head)
     if not res then self:malformed(problem) end
-  end
+    if res.status == 101 then self:malformed("an unasked-for 101 Switching Protocols") end
+  until res.status >= 200
   local body, keep = self:read_body(res)
   res.body = body
   -- HTTP/1.1 keeps the connection unless told otherwise; 1.0 only when told.
@@ -241,6 +262,12 @@ function exchange:send_and_receive(text)
 end
 
 local function perform(_, _, request)
+  for _, line in ipairs(request.headers or {}) do
+    if line:find("[%z\r\n]") then
+      return nil, failure("ValidationError", "modelgates: a request header line holds CR, LF or NUL",
+        { field = "headers" })
+    end
+  end
   if request.ca_file or request.ca_path then
     return nil, failure("ValidationError", "modelgates: ca_file and ca_path do not apply under OpenResty's "
       .. "cosockets: trust comes from nginx's lua_ssl_trusted_certificate (and lua_ssl_verify_depth)",
@@ -266,7 +293,8 @@ local function perform(_, _, request)
     if not done and reused and not self.answered and answer.transient and not answer.limit then
       self.sock:close()
       self:connect(target, true)
-      return self:send_and_receive(text)
+      -- Its pool is its own: kept alive there, it would idle unused.
+      return (self:send_and_receive(text)), false
     end
     if not done then error(answer, 0) end
     return answer, reusable

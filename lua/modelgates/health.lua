@@ -18,10 +18,10 @@ local function check_call(modelgates)
   local nvim = require("modelgates.nvim")
   local started = vim.loop.hrtime()
   local outcome
-  nvim.run(function() return modelgates.keys.get_current_key_metadata().data end, function(err, data)
+  local run = nvim.run(function() return modelgates.keys.get_current_key_metadata().data end, function(err, data)
     outcome = { err = err, data = data }
   end)
-  vim.wait(CALL_WAIT_MS, function() return outcome ~= nil end, 10)
+  if not vim.wait(CALL_WAIT_MS, function() return outcome ~= nil end, 10) then run:cancel() end
   local millis = (vim.loop.hrtime() - started) / 1e6
   if not outcome then
     report_error(("get_current_key_metadata: no answer within %d s"):format(CALL_WAIT_MS / 1000))

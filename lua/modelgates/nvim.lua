@@ -60,7 +60,7 @@ local function uv_loop()
         end
       else
         if not poll then
-          poll = uv.new_socket_poll(fd)
+          poll = assert(uv.new_socket_poll(fd))
           polls[fd] = poll
         end
         poll:start(what == "in" and "r" or what == "out" and "w" or "rw", function(_, events)

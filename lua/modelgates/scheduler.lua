@@ -123,7 +123,7 @@ function methods:perform(_, request)
     return nil, cancelled_error(run.ended_by, request, false)
   end
   local id = self.multi:add(request)
-  self.waiting[id], run.transfer, run.request = run, id, request
+  self.waiting[id], run.transfer, run.request, run.sent = run, id, request, nil
   self.loop.watch()
   return self:wait(run, {})
 end
@@ -157,24 +157,28 @@ function methods:transfer_done(id)
   self.waiting[id] = nil
   local res, err = self.multi:result(id)
   if not run then return end
-  run.transfer, run.request = nil, nil
+  -- A cancel before the run resumes still says what this request did.
+  run.transfer, run.sent = nil, res ~= nil or err.request_sent
   settle(run, res, err)
   self:continue(run)
 end
 
 --- Ends the run now with `err` (a CancelledError, or a TimeoutError for a
 --- deadline): its transfer stops, its timer too, and `on_done(false, err)`
---- is called at once. A run that had yielded is never resumed again; one
+--- is called at once; `err.request_sent` says whether its last request may
+--- have reached the server (even one answered but not yet resumed with). A run that had yielded is never resumed again; one
 --- that drives the loop itself sees its call fail with `err`, as does any
 --- later call it makes.
 function run_methods:cancel(err)
   if self.state ~= "running" then return false end
   local scheduler_of = self.scheduler
   err = err or errors.new("CancelledError", { message = "the call was cancelled" })
-  local request_sent = false
+  local request_sent = self.sent or false
   if self.transfer then
     request_sent = scheduler_of.multi:cancel(self.transfer)
     scheduler_of.waiting[self.transfer] = nil
+    -- libcurl closed the connection: its socket leaves the loop now.
+    scheduler_of.loop.watch()
   end
   if self.timer then self.timer:stop() end
   cancelled_error(err, self.request, request_sent)
@@ -232,7 +236,10 @@ local function poll_loop(multi)
       end
     end
     timers = kept
-    for _, timer in ipairs(due) do timer.fn() end
+    -- One timer's callback may stop another of the same batch.
+    for _, timer in ipairs(due) do
+      if timer.fn then timer.fn() end
+    end
   end
 
   --- One turn: what is ready runs; unless that was enough for `done()`, the
