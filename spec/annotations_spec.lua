@@ -174,7 +174,7 @@ describe("the LuaCATS annotations (types.lua)", function()
     check_option_table("ModelGatesExternal", api.operations.create.body.external.fields)
     check_option_table("ModelGatesUpdateBody", api.operations.update.body)
     check_option_table("ModelGatesTestServerOptions", {
-      tls = {}, tls_name = {}, page_size = {}, management_key = {}, key = {}, command = {},
+      tls = {}, tls_name = {}, http2 = {}, page_size = {}, management_key = {}, key = {}, command = {},
     })
   end)
 

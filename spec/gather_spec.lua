@@ -373,3 +373,22 @@ describe("core.multi", function()
     multi:close()
   end)
 end)
+
+describe("modelgates.gather over https with HTTP/2", function()
+  local handle = support.server({ tls = true, http2 = true })
+
+  it("multiplexes the calls on one connection (ALPN h2), with a per-host cap of 1", function()
+    local server = handle.server
+    local client = server:client()
+    local hash = client.keys.create({ name = "multiplexed" }).data.hash
+    client:close()
+    server:fault({ path = "/api/v1/keys/" .. hash, delay = 0.3, count = 6 })
+    local before = server:stats().connections
+    local tasks = {}
+    for i = 1, 6 do tasks[i] = function() return client.keys.get(hash).data.name end end
+    local results = modelgates.gather(tasks, { concurrency = 6, max_host_connections = 1 })
+    for i = 1, 6 do assert.are.same({ ok = true, n = 1, "multiplexed" }, results[i]) end
+    assert.are.equal(1, server:stats().connections - before)
+    assert.are.equal(6, server:stats().max_in_flight)
+  end)
+end)

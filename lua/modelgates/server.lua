@@ -39,7 +39,7 @@ local PROCESS_POLL_SECONDS = 0.5
 local NO_FAULT = {headers = {}}
 
 local USAGE = [[
-usage: modelgates-server [--host 127.0.0.1|::1|localhost] [--port N] [--tls] [--tls-name NAME]
+usage: modelgates-server [--host 127.0.0.1|::1|localhost] [--port N] [--tls] [--tls-name NAME] [--http2]
                          [--management-key K] [--key K] [--page-size N] [--watch-pid PID]
 ]]
 
@@ -899,8 +899,19 @@ local function new_tls_context(self)
 	assert(file:write(ca:toPEM()))
 	assert(file:close())
 
-	-- No ALPN callback: h2 is never offered, so every connection is the HTTP/1.1 the faults need.
+	-- Without --http2, no ALPN callback: h2 is never offered, so every connection is the
+	-- HTTP/1.1 the faults need. With it, h2 is chosen whenever the client offers it.
 	local context = http_tls.new_server_context()
+	if self.options.http2 then
+		assert(context:setAlpnSelect(function(_, protocols)
+			for _, protocol in ipairs(protocols) do
+				if protocol == "h2" then
+					return protocol
+				end
+			end
+			return protocols[1]
+		end))
+	end
 	assert(context:setPrivateKey(leaf_key))
 	assert(context:setCertificate(leaf))
 	return context
@@ -965,7 +976,8 @@ local function serve(self)
 		port = options.port,
 		tls = options.tls,
 		ctx = options.tls and new_tls_context(self) or nil,
-		version = 1.1,
+		-- nil lets ALPN pick HTTP/2 (--http2); cleartext stays HTTP/1.1 either way.
+		version = not options.http2 and 1.1 or nil,
 		intra_stream_timeout = IDLE_CONNECTION_SECONDS,
 		onstream = function(_, stream)
 			on_stream(self, stream)
@@ -1020,6 +1032,7 @@ local OPTIONS = {
 	["--port"] = {field = "port", parse = integer_option(0, 65535), wanted = "a port number (0 picks a free one)"},
 	["--tls"] = {field = "tls"},
 	["--tls-name"] = {field = "tls_name", parse = key_option, wanted = "a host name"},
+	["--http2"] = {field = "http2"},
 	["--management-key"] = {field = "management_key", parse = key_option, wanted = "a key without spaces"},
 	["--key"] = {field = "normal_key", parse = key_option, wanted = "a key without spaces"},
 	["--page-size"] = {field = "page_size", parse = integer_option(1, MAX_INTEGER), wanted = "a positive integer"},

@@ -68,6 +68,7 @@ function testing.start_server(options)
     "--page-size", tostring(options.page_size or 100), "--watch-pid", tostring(own_pid()),
   }
   if options.tls then argv[#argv + 1] = "--tls" end
+  if options.http2 then argv[#argv + 1] = "--http2" end
   if options.tls_name then argv[#argv + 1] = "--tls-name " .. shell_quote(options.tls_name) end
   -- The shell's pid is the server's after exec: that is the pid to stop.
   self.process = assert(io.popen("echo $$; " .. table.concat(argv, " "), "r"))

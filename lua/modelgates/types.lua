@@ -261,6 +261,7 @@
 
 ---@class ModelGatesTestServerOptions
 ---@field tls? boolean serve https with a certificate of its own CA
+---@field http2? boolean with tls: offer HTTP/2 (ALPN h2), so that requests can share a connection
 ---@field tls_name? string with tls: a certificate for this host name only (not the loopback address), for refusal tests
 ---@field page_size? integer keys per page of list (default 100)
 ---@field management_key? string (default: random)
