@@ -1,9 +1,10 @@
 /* The JSON bridge. lua-cjson is loaded through the Lua API as a private
  * instance (cjson.new()), so the settings chosen here never leak into other
  * code of the same Lua state; inside Neovim, where cjson may be missing,
- * vim.json serves. Decoded values are normalized for Lua callers: JSON null
- * becomes an absent field (cjson.null is truthy), and on 5.3+ whole numbers
- * become integers whatever the decoder's build does. */
+ * vim.json serves. Decoded values are normalized for Lua callers: a JSON
+ * null field becomes an absent field (cjson.null is truthy), a null in an
+ * array stays the null sentinel so that no element moves, and on 5.3+
+ * whole numbers become integers whatever the decoder's build does. */
 #include "modelgates.h"
 
 static const char JSON_KEY[] = "modelgates.core.json";
@@ -85,8 +86,10 @@ static void normalize_table(lua_State *L, int table, int null_value);
 
 /* Normalizes the value at the top of the stack, in place where it is a
  * table; returns whether it replaced it. Strings and booleans, most of a
- * page, cost one lua_type. */
-static int normalize_top(lua_State *L, int null_value)
+ * page, cost one lua_type. A null is cleared only as an object's field
+ * (`in_object`): cleared from an array it would leave a hole that `#` and
+ * ipairs read as the array's end, hiding what follows. */
+static int normalize_top(lua_State *L, int null_value, int in_object)
 {
     switch (lua_type(L, -1)) {
 #if LUA_VERSION_NUM >= 503
@@ -106,7 +109,7 @@ static int normalize_top(lua_State *L, int null_value)
 #endif
     case LUA_TLIGHTUSERDATA: /* cjson.null */
     case LUA_TUSERDATA:      /* vim.NIL */
-        if (!lua_rawequal(L, -1, null_value))
+        if (!in_object || !lua_rawequal(L, -1, null_value))
             return 0;
         lua_pop(L, 1);
         lua_pushnil(L);
@@ -126,7 +129,7 @@ static void normalize_table(lua_State *L, int table, int null_value)
     luaL_checkstack(L, 4, "JSON nested too deep");
     lua_pushnil(L);
     while (lua_next(L, table)) {
-        if (normalize_top(L, null_value)) {
+        if (normalize_top(L, null_value, lua_type(L, -2) == LUA_TSTRING)) {
             lua_pushvalue(L, -2);
             lua_insert(L, -2);
             lua_rawset(L, table);
@@ -150,7 +153,7 @@ int mg_json_decode(lua_State *L, int text)
     }
     mg_json_push_null(L);
     lua_insert(L, -2);
-    if (normalize_top(L, lua_gettop(L) - 1)) {
+    if (normalize_top(L, lua_gettop(L) - 1, 1)) {
         lua_replace(L, -2);
     } else {
         lua_remove(L, -2);

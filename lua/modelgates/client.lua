@@ -226,13 +226,17 @@ end
 --- Authorization header is redacted and bodies are not shown (a create's
 --- answer holds the plaintext key).
 local function trace(options, format, ...)
-  if options.debug then options.debug(("modelgates: " .. format):format(...)) end
+  if not options.debug then return end
+  -- A hook's failure never changes the call's outcome: it is reported, once
+  -- per line, on stderr.
+  local ok, problem = pcall(options.debug, ("modelgates: " .. format):format(...))
+  if not ok then io.stderr:write("modelgates: the debug hook raised: ", tostring(problem), "\n") end
 end
 
 local function trace_request(options, request, attempt)
   local shown = {}
   for i, line in ipairs(request.headers) do
-    shown[i] = line:find("^[Aa]uthorization:") and "Authorization: [REDACTED]" or line
+    shown[i] = line:sub(1, 14):lower() == "authorization:" and "Authorization: [REDACTED]" or line
   end
   trace(options, "attempt %d: %s %s [%s]%s", attempt, request.method, request.url, table.concat(shown, "; "),
     request.body and (" with a %d-byte body"):format(#request.body) or "")
@@ -405,10 +409,14 @@ local function bind_each(self, keys)
   end)
 end
 
-local client_mt = {
+local client_mt
+client_mt = {
   __index = {
     --- Closes the connection now rather than when the client is collected.
     close = function(self)
+      if getmetatable(self) ~= client_mt then
+        validate.fail("client.close", "self", "the client (client:close())", self)
+      end
       if self.transport then self.transport:close() end
       self.transport = nil
     end,

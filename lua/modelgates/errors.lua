@@ -29,8 +29,21 @@ local function is_a(self, class)
   return false
 end
 
+--- The longest message the one-line form shows; the field keeps it whole.
+local MAX_LINE_MESSAGE = 300
+
+--- A server's text made safe for one log line: control characters escaped
+--- (no line breaks, no terminal sequences), and cut at a sane length.
+local function one_line(text)
+  text = tostring(text)
+  local cut = #text > MAX_LINE_MESSAGE
+  if cut then text = text:sub(1, MAX_LINE_MESSAGE) end
+  text = text:gsub("[%z\1-\31\127]", function(char) return ("\\x%02X"):format(char:byte()) end)
+  return cut and text .. "... (cut)" or text
+end
+
 local function to_line(self)
-  local text = self.name .. ": " .. tostring(self.message)
+  local text = self.name .. ": " .. one_line(self.message)
   if self.status_code then
     text = text .. " (HTTP " .. tostring(self.status_code) .. ")"
   end

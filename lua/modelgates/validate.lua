@@ -22,9 +22,20 @@ local function is_finite_number(value)
   return type(value) == "number" and value == value and value ~= math.huge and value ~= -math.huge
 end
 
+--- Every control character but tab is refused: CR and LF would split the
+--- header, the others reach logs and terminals.
 local function is_header_safe(value)
-  return type(value) == "string" and value ~= "" and not value:find("[%z\r\n]")
+  return type(value) == "string" and value ~= "" and not value:find("[%z\1-\8\10-\31\127]")
 end
+
+--- Headers a caller may not set: the key goes through api_key alone, and
+--- the framing and hop-by-hop headers are the transport's (a wrong
+--- Content-Length would desynchronise a kept-alive connection).
+local RESERVED_HEADERS = {
+  authorization = true, ["content-length"] = true, ["transfer-encoding"] = true, connection = true,
+  host = true, expect = true, te = true, trailer = true, upgrade = true, ["keep-alive"] = true,
+  ["proxy-connection"] = true, ["proxy-authorization"] = true,
+}
 
 local function days_in_month(year, month)
   local days = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
@@ -100,7 +111,7 @@ local checkers = {
   end,
   header_value = function(_, value)
     if is_header_safe(value) then return value end
-    return nil, "a non-empty string without CR, LF or NUL"
+    return nil, "a non-empty string without control characters"
   end,
   headers = function(_, value, context, field)
     if type(value) ~= "table" then return nil, "a table of header names to values" end
@@ -109,8 +120,13 @@ local checkers = {
       if type(name) ~= "string" or not name:find("^[%w!#$%%&'*+%-.^_`|~]+$") then
         fail(context, field, "header names made of token characters", name)
       end
+      if RESERVED_HEADERS[name:lower()] then
+        fail(context, field .. "." .. name, "a header other than Authorization (pass api_key) and the framing "
+          .. "and hop-by-hop headers the transport sets (Content-Length, Transfer-Encoding, Connection, Host, "
+          .. "Expect, ...)", header_value)
+      end
       if not is_header_safe(header_value) then
-        fail(context, field .. "." .. name, "a non-empty string without CR, LF or NUL", header_value)
+        fail(context, field .. "." .. name, "a non-empty string without control characters", header_value)
       end
       copy[name] = header_value
     end

@@ -1,0 +1,113 @@
+-- What hostile servers and careless callers must not break (issue 13's
+-- broken promises), on every transport.
+local modelgates = require("modelgates")
+local core = require("modelgates.core")
+local support = require("spec.support")
+
+local errors = modelgates.errors
+
+support.each_transport("hostile servers and careless callers", function(it)
+  local handle = support.server()
+  local server
+
+  before_each(function() server = handle.server end)
+
+  describe("a tiny time limit", function()
+    it("still bounds the call: below a millisecond is never 'no limit'", function()
+      server:fault({ delay = 3 })
+      local client = server:client({ timeout = 0.0004, stall_timeout = 0.0004, connect_timeout = 0.0004,
+                                     retries = false })
+      local started = core.now()
+      local err = support.raises(errors.TimeoutError, client.keys.list)
+      assert.is_true(core.now() - started < 2, "the call took " .. (core.now() - started) .. " s")
+      assert.is_string(err.limit)
+    end)
+  end)
+
+  describe("a caller's headers", function()
+    local reserved = { "AUTHORIZATION", "authorization", "Content-Length", "Transfer-Encoding", "Connection",
+                       "Host", "Expect", "TE", "Upgrade", "Keep-Alive" }
+    for _, name in ipairs(reserved) do
+      it("refuse " .. name .. " before anything is sent", function()
+        local err = support.raises(errors.ValidationError, modelgates.new, { headers = { [name] = "0" } })
+        assert.are.equal("options.headers." .. name, err.field)
+        support.raises(errors.ValidationError, server:client().keys.list, nil, { headers = { [name] = "0" } })
+        assert.are.equal(0, #server:requests())
+      end)
+    end
+
+    it("refuse every control character but tab in a value, and send tab", function()
+      for _, value in ipairs({ "a\1b", "a\27[31m", "a\127", "a\rb", "a\nb", "a\0b" }) do
+        support.raises(errors.ValidationError, modelgates.new, { headers = { ["X-Note"] = value } })
+        support.raises(errors.ValidationError, modelgates.new, { user_agent = value })
+      end
+      server:client({ headers = { ["X-Note"] = "a\tb" } }).keys.list()
+      assert.are.equal("a\tb", support.only_request(server).headers["x-note"])
+    end)
+  end)
+
+  describe("an error's one-line form", function()
+    it("escapes a server's control characters and keeps the raw text in the field", function()
+      local message = "line one\r\nInjected: yes \27[31mred"
+      server:fault({ status = 500, body = core.json_encode({ error = { code = 500, message = message } }) })
+      local err = support.raises(errors.InternalServerResponseError, server:client({ retries = false }).keys.list)
+      local line = tostring(err)
+      assert.is_nil(line:find("[%z\1-\31\127]"), line)
+      assert.matches("line one\\x0D\\x0AInjected: yes \\x1B[31mred", line, 1, true)
+      assert.are.equal(message, err.message)
+    end)
+
+    it("cuts a huge message, which the field keeps whole", function()
+      local message = ("m"):rep(1024 * 1024)
+      server:fault({ status = 400, body = core.json_encode({ error = { code = 400, message = message } }) })
+      local err = support.raises(errors.BadRequestResponseError, server:client().keys.list)
+      assert.is_true(#tostring(err) < 400)
+      assert.matches("%.%.%. %(cut%)", tostring(err))
+      assert.are.equal(#message, #err.message)
+    end)
+  end)
+
+  describe("a list page with null in it", function()
+    for _, page in ipairs({ '{"data":[{"hash":"a"},null,{"hash":"c"}]}', '{"data":[{"hash":"a"},null]}',
+                            '{"data":[null]}' }) do
+      it("is refused, never shortened: " .. page, function()
+        server:fault({ method = "GET", path = "/api/v1/keys", status = 200, body = page })
+        local err = support.raises(errors.ResponseValidationError, server:client({ retries = false }).keys.list)
+        assert.matches('response field "data": expected an array of key records', err.message, 1, true)
+      end)
+    end
+  end)
+
+  describe("a debug hook that raises", function()
+    it("never changes the outcome: the created key comes back, and stderr says what the hook raised", function()
+      local lines, reported = 0, {}
+      local client = server:client({ debug = function()
+        lines = lines + 1
+        error("the hook broke")
+      end })
+      local stderr = io.stderr
+      io.stderr = { write = function(self, ...) -- luacheck: ignore 122
+        for _, text in ipairs({ ... }) do reported[#reported + 1] = text end
+        return self
+      end }
+      local ok, created = pcall(client.keys.create, { name = "kept" })
+      io.stderr = stderr -- luacheck: ignore 122
+      assert(ok, tostring(created))
+      assert.matches("modelgates: the debug hook raised: .*the hook broke", table.concat(reported))
+      assert.are.equal("kept", created.data.name)
+      assert.is_string(created.key)
+      assert.is_true(lines >= 2)
+      assert.are.equal(1, #server:keys())
+    end)
+  end)
+
+  describe("a client's close", function()
+    it("refuses a wrong self with a ValidationError", function()
+      local client = server:client()
+      support.raises(errors.ValidationError, client.close, nil)
+      support.raises(errors.ValidationError, client.close, "client")
+      support.raises(errors.ValidationError, client.close, {})
+      client:close()
+    end)
+  end)
+end)
