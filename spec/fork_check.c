@@ -3,9 +3,13 @@
  * open a connection of its own; the parent's must keep working. Exits 0
  * when both calls after the fork succeed. With FORK_CHECK_MODE=gather each
  * "call" is a modelgates.gather of two; with FORK_CHECK_MODE=multi, a run
- * on one scheduler (and its core.multi) made before the fork. */
+ * on one scheduler (and its core.multi) made before the fork; with
+ * FORK_CHECK_MODE=close, the child makes no call and ends with lua_close,
+ * which collects the client and the parent's handle with it. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -56,8 +60,14 @@ int main(void)
     child = fork();
     if (child < 0)
         return 2;
-    if (child == 0)
+    if (child == 0) {
+        const char *mode = getenv("FORK_CHECK_MODE");
+        if (mode != NULL && strcmp(mode, "close") == 0) {
+            lua_close(L);
+            _exit(0);
+        }
         _exit(run(L, call) == 0 ? 0 : 3);
+    }
     if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
         return 3;
     if (run(L, call) != 0)

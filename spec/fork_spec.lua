@@ -5,8 +5,8 @@ local support = require("spec.support")
 -- Built by `make test` from spec/fork_check.c, for the Lua under test.
 local FORK_CHECK = assert(os.getenv("MODELGATES_TEST_FORK_CHECK"), "run the suite with make test")
 
---- Runs the fork check against `server` in `mode` ("easy", "gather" or
---- "multi"); true when it exited 0.
+--- Runs the fork check against `server` in `mode` ("easy", "gather",
+--- "multi" or "close"); true when it exited 0.
 local function fork_check(server, mode)
   local command = ("FORK_CHECK_MODE=%s FORK_CHECK_KEY=%s FORK_CHECK_URL=%s FORK_CHECK_CA=%s %s"):format(
     mode, server.management_key, server.url, server.ca_file or "", FORK_CHECK)
@@ -32,6 +32,14 @@ for _, tls in ipairs({ false, true }) do
       assert.is_true(fork_check(server, "gather"))
       -- Two lists before the fork, two in the child, two in the parent.
       assert.are.equal(6, #server:requests())
+    end)
+
+    it("a child that closes its Lua state leaves the parent's connection open", function()
+      local server = handle.server
+      assert.is_true(fork_check(server, "close"))
+      -- One call before the fork, one in the parent after it, on one connection.
+      assert.are.equal(2, #server:requests())
+      assert.are.equal(1, server:stats().connections)
     end)
 
     it("a core.multi made before the fork starts over in the child, and the parent keeps its connection", function()
