@@ -111,3 +111,57 @@ support.each_transport("hostile servers and careless callers", function(it)
     end)
   end)
 end)
+
+describe("retry.server_hint reads only decimal seconds or an HTTP date", function()
+  local retry = require("modelgates.retry")
+  local rows = {
+    { { ["retry-after"] = "3" }, 3 },
+    { { ["retry-after"] = "2.5" }, 2.5 },
+    { { ["retry-after"] = "0x3" }, nil },
+    { { ["retry-after"] = "3e1" }, nil },
+    { { ["retry-after"] = " 3" }, nil },
+    { { ["retry-after"] = "-1" }, nil },
+    { { ["retry-after"] = "Thu, 01 Jan 1970 00:00:10 GMT" }, 10 },
+    { { ["retry-after-ms"] = "0x10" }, nil },
+    { { ["retry-after-ms"] = "1500" }, 1.5 },
+    { { ["x-ratelimit-reset"] = "0x10" }, nil },
+    { { ["x-ratelimit-reset"] = "20" }, 20 },
+  }
+  for _, row in ipairs(rows) do
+    local name, value = next(row[1])
+    it(("%s: %q -> %s"):format(name, value, tostring(row[2])), function()
+      assert.are.equal(row[2], retry.server_hint(row[1], 0))
+    end)
+  end
+end)
+
+support.each_transport("what a careless caller or a hostile server sends, refused early", function(it)
+  local handle = support.server()
+
+  it("a body with a NUL after its JSON is not taken for the JSON before it", function()
+    local server = handle.server
+    local client = server:client({ retries = false })
+    local hash = client.keys.create({ name = "nul" }).data.hash
+    server:fault({ path = "/api/v1/keys/" .. hash, status = 200,
+                   body = '{"data":{"hash":"' .. hash .. '","name":"nul"}}\0<html>' })
+    local err = support.raises(errors.ResponseValidationError, client.keys.get, hash)
+    assert.matches("NUL", err.message)
+  end)
+
+  it("a hash of a megabyte, before anything is sent", function()
+    local server = handle.server
+    local err = support.raises(errors.ValidationError, server:client().keys.get, ("a"):rep(1024 * 1024))
+    assert.are.equal("hash", err.field)
+    assert.are.equal(0, #server:requests())
+  end)
+
+  it("integers past what the API or the core can carry, before anything is sent", function()
+    local server = handle.server
+    local keys = server:client().keys
+    support.raises(errors.ValidationError, keys.list, { offset = 2 ^ 63 })
+    support.raises(errors.ValidationError, keys.create, { name = "big", limit = 2 ^ 53 + 2 })
+    support.raises(errors.ValidationError, modelgates.new, { max_response_bytes = 2 ^ 33 })
+    support.raises(errors.ValidationError, modelgates.new, { retries = { max_attempts = 1e9 } })
+    assert.are.equal(0, #server:requests())
+  end)
+end)

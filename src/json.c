@@ -5,6 +5,7 @@
  * null field becomes an absent field (cjson.null is truthy), a null in an
  * array stays the null sentinel so that no element moves, and on 5.3+
  * whole numbers become integers whatever the decoder's build does. */
+#include <string.h>
 #include "modelgates.h"
 
 static const char JSON_KEY[] = "modelgates.core.json";
@@ -141,7 +142,16 @@ static void normalize_table(lua_State *L, int table, int null_value)
 
 int mg_json_decode(lua_State *L, int text)
 {
+    size_t len;
+    const char *bytes;
     text = mg_absindex(L, text);
+    /* The decoder would stop at a NUL and take what came before it for the
+     * whole body. */
+    bytes = lua_tolstring(L, text, &len);
+    if (bytes != NULL && memchr(bytes, '\0', len) != NULL) {
+        lua_pushliteral(L, "invalid JSON: a NUL byte in the body");
+        return 0;
+    }
     push_bridge_field(L, "decode");
     lua_pushvalue(L, text);
     if (lua_pcall(L, 1, 1, 0) != 0) {

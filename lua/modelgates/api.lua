@@ -36,7 +36,7 @@ return {
       method = "GET", path = "/keys", success = 200, errors = { 400, 401, 429, 500 },
       query = {
         include_disabled = { type = "boolean" },
-        offset = { type = "integer", min = 0, nullable = true },
+        offset = { type = "integer", min = 0, max = 2 ^ 53, nullable = true },
         workspace_id = { type = "string" },
       },
       returns = { data = "key_records" },
@@ -118,7 +118,7 @@ return {
       type = "object",
       disabled_by_false = true,
       fields = {
-        max_attempts = { type = "integer", min = 1 },
+        max_attempts = { type = "integer", min = 1, max = 1000 },
         initial_interval = { type = "number", min = 0 },
         max_interval = { type = "number", min = 0 },
         exponent = { type = "number", min = 1 },
@@ -130,8 +130,9 @@ return {
     headers = { type = "headers" },
     ca_file = { type = "string" },
     ca_path = { type = "string" },
-    max_response_bytes = { type = "integer", min = 1 },
-    page_size = { type = "integer", min = 1 },
+    -- The C core counts bytes in 32 bits.
+    max_response_bytes = { type = "integer", min = 1, max = 2 ^ 32 - 1 },
+    page_size = { type = "integer", min = 1, max = 2 ^ 31 - 1 },
     debug = { type = "function" },
     --- In OpenResty: "cosocket" (the default where the phase allows it) or
     --- "curl" (blocks the worker); elsewhere only "curl" works.

@@ -19,7 +19,9 @@ local HOST_NAME = rawget(_G, "jit") and _G.jit.version or _VERSION
 local MODULE_USER_AGENT = ("lua-modelgates/%s (%s; libcurl/%s)"):format(
   core.version, HOST_NAME, core.curl_version)
 
-local path_param_spec = { type = "string" }
+--- A hash is 64 hex characters; far longer is no hash, and refused before
+--- a URL is built of it.
+local path_param_spec = { type = "string", max_length = 1024 }
 
 local percent_encode = core.percent_encode
 
@@ -351,7 +353,7 @@ local function path_builder(op, context)
     local path = ""
     for i, name in ipairs(names) do
       local value = select(argument_of[name], ...)
-      if type(value) ~= "string" or value == "" then
+      if type(value) ~= "string" or value == "" or #value > path_param_spec.max_length then
         validate.value(path_param_spec, value, context, name)
       end
       path = path .. pieces[i] .. percent_encode(value)

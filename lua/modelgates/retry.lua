@@ -29,8 +29,10 @@ local function http_date_to_unix(text)
     + tonumber(hour) * 3600 + tonumber(minute) * 60 + tonumber(second)
 end
 
-local function non_negative(number)
-  return number and number >= 0 and number == number and number ~= math.huge and number or nil
+--- A header's decimal number (digits, an optional fraction), or nil:
+--- tonumber alone would take hex ("0x3"), exponents and spaces.
+local function decimal(text)
+  return text and text:find("^%d+%.?%d*$") and tonumber(text) or nil
 end
 
 --- The wait in seconds that the response asks for, or nil: retry-after-ms,
@@ -40,14 +42,14 @@ end
 ---@param wall_now number Unix seconds
 ---@return number|nil
 function retry.server_hint(headers, wall_now)
-  local milliseconds = non_negative(tonumber(headers["retry-after-ms"]))
+  local milliseconds = decimal(headers["retry-after-ms"])
   if milliseconds then return milliseconds / 1000 end
   local after = headers["retry-after"]
   if after then
     local at = http_date_to_unix(after)
-    return non_negative(tonumber(after)) or (at and math.max(at - wall_now, 0))
+    return decimal(after) or (at and math.max(at - wall_now, 0))
   end
-  local reset = non_negative(tonumber(headers["x-ratelimit-reset"]))
+  local reset = decimal(headers["x-ratelimit-reset"])
   if reset then
     local reset_seconds = reset > 1e11 and reset / 1000 or reset
     return math.max(reset_seconds - wall_now, 0)

@@ -59,11 +59,18 @@ end
 local MAX_UNIX_SECONDS = 253402300800
 
 local function describe_number(spec, noun)
-  if not spec.min then return noun end
-  return ("%s %s %s"):format(noun, spec.exclusive and ">" or ">=", tostring(spec.min))
+  local text = noun
+  if spec.min then text = ("%s %s %s"):format(text, spec.exclusive and ">" or ">=", tostring(spec.min)) end
+  if spec.max then text = ("%s and <= %.0f"):format(text, spec.max) end
+  return text
 end
 
-local function within_min(spec, value)
+--- Within the spec's bounds; numbers without a `max` still stay within what
+--- a JSON number carries exactly (2^53), so that none is changed on the wire.
+local MAX_EXACT = 2 ^ 53
+
+local function within_bounds(spec, value)
+  if value > (spec.max or MAX_EXACT) or value < -MAX_EXACT then return false end
   if not spec.min then return true end
   if spec.exclusive then return value > spec.min end
   return value >= spec.min
@@ -73,20 +80,21 @@ local check_fields
 
 --- Each checker returns the value to send, or nil and what was expected.
 local checkers = {
-  string = function(_, value)
-    if type(value) == "string" and value ~= "" then return value end
-    return nil, "a non-empty string"
+  string = function(spec, value)
+    if type(value) == "string" and value ~= "" and #value <= (spec.max_length or math.huge) then return value end
+    return nil, spec.max_length and ("a non-empty string of at most %d bytes"):format(spec.max_length)
+      or "a non-empty string"
   end,
   boolean = function(_, value)
     if type(value) == "boolean" then return value end
     return nil, "a boolean"
   end,
   number = function(spec, value)
-    if is_finite_number(value) and within_min(spec, value) then return value end
+    if is_finite_number(value) and within_bounds(spec, value) then return value end
     return nil, describe_number(spec, "a number")
   end,
   integer = function(spec, value)
-    if is_finite_number(value) and value % 1 == 0 and within_min(spec, value) then return value end
+    if is_finite_number(value) and value % 1 == 0 and within_bounds(spec, value) then return value end
     return nil, describe_number(spec, "a whole number")
   end,
   enum = function(spec, value)
