@@ -56,7 +56,7 @@ build = {
     ["modelgates.server"] = "lua/modelgates/server.lua",
     ["modelgates.validate"] = "lua/modelgates/validate.lua",
     ["modelgates.core"] = {
-      sources = { "src/core.c", "src/errors.c", "src/json.c", "src/response.c", "src/transfer.c",
+      sources = { "src/core.c", "src/errors.c", "src/json.c", "src/json_encode.c", "src/response.c", "src/transfer.c",
         "src/transport.c", "src/multi.c", "src/url.c", "src/http1.c" },
       libraries = { "curl" },
       incdirs = { "src", "$(CURL_INCDIR)" },

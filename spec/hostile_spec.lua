@@ -165,3 +165,47 @@ support.each_transport("what a careless caller or a hostile server sends, refuse
     assert.are.equal(0, #server:requests())
   end)
 end)
+
+support.each_transport("numbers on the wire", function(it)
+  local handle = support.server()
+
+  for _, row in ipairs({ { 123456789012345, "123456789012345" }, { 2 ^ 53, "9007199254740992" },
+                         { 0.1, "0.1" }, { 50.25, "50.25" }, { 1 / 3, "0.3333333333333333" } }) do
+    it(("are sent exactly: limit = %s"):format(row[2]), function()
+      local server = handle.server
+      server:client().keys.create({ name = "exact", limit = row[1] })
+      local body = support.only_request(server).body
+      assert.matches('"limit":' .. row[2]:gsub("%.", "%%.") .. "[,}]", body)
+    end)
+  end
+end)
+
+describe("core.json_encode", function()
+  local rows = {
+    { { a = 1 }, '{"a":1}' },
+    { { 1, "two", false }, '[1,"two",false]' },
+    { {}, "{}" },
+    { { s = 'q"\\\n\1/é' }, '{"s":"q\\"\\\\\\u000a\\u0001/é"}' },
+    { { n = core.null }, '{"n":null}' },
+    { -0.5, "-0.5" },
+  }
+  for _, row in ipairs(rows) do
+    it("writes " .. row[2], function()
+      assert.are.equal(row[2], core.json_encode(row[1]))
+    end)
+  end
+
+  local refused = {
+    ["a sparse array"] = { 1, nil, 3 },
+    ["an array with a string key"] = { 1, 2, x = 3 },
+    ["a number key"] = { [1.5] = true },
+    ["a function"] = { f = print },
+    ["NaN"] = { n = 0 / 0 },
+    ["an infinity"] = { n = math.huge },
+  }
+  for name, value in pairs(refused) do
+    it("refuses " .. name, function()
+      assert.has_error(function() core.json_encode(value) end)
+    end)
+  end
+end)

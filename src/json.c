@@ -63,8 +63,6 @@ void mg_json_init(lua_State *L)
     }
     lua_getfield(L, -1, "decode");
     lua_setfield(L, bridge, "decode");
-    lua_getfield(L, -1, "encode");
-    lua_setfield(L, bridge, "encode");
     lua_getfield(L, -1, "null");
     lua_setfield(L, bridge, "null");
     lua_pop(L, 1);
@@ -180,15 +178,4 @@ int mg_json_decode_lua(lua_State *L)
     lua_pushnil(L);
     lua_insert(L, -2);
     return 2;
-}
-
-/* core.json_encode(value) -> text; raises for values JSON cannot hold. */
-int mg_json_encode_lua(lua_State *L)
-{
-    luaL_checkany(L, 1);
-    lua_settop(L, 1);
-    push_bridge_field(L, "encode");
-    lua_insert(L, 1);
-    lua_call(L, 1, 1);
-    return 1;
 }

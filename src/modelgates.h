@@ -27,6 +27,7 @@ void mg_json_init(lua_State *L);
  * raises for bad input. */
 int mg_json_decode(lua_State *L, int text);
 int mg_json_decode_lua(lua_State *L);
+/* json_encode.c: request bodies, every number exactly. */
 int mg_json_encode_lua(lua_State *L);
 void mg_json_push_null(lua_State *L);
 
