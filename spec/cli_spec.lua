@@ -165,6 +165,19 @@ describe("modelgates-keys", function()
       assert.are.equal(column_of(table_lines, "EXPIRES"), table_lines[2]:find("never$"))
     end)
 
+    it("never prints the API key that a server echoes back, in rows or with --json", function()
+      for _, argv in ipairs({ { "current" }, { "current", "--json" }, { "get", ("ab"):rep(32) },
+                              { "get", ("ab"):rep(32), "--json" } }) do
+        local record = { hash = ("ab"):rep(32), name = server.management_key, label = "Bearer " .. server.management_key,
+                         is_management_key = true }
+        server:fault({ method = "GET", status = 200, body = cjson.encode({ data = record }) })
+        local result = run(argv)
+        assert_success(result)
+        assert.is_nil(result.stdout:find(server.management_key, 1, true), table.concat(argv, " "))
+        assert.matches("[API key]", result.stdout, 1, true)
+      end
+    end)
+
     it("prints the body as the API returned it with --json, nulls included", function()
       local result = run({ "current", "--json" })
       assert_success(result)
@@ -439,7 +452,7 @@ describe("modelgates-keys", function()
 
     it("blanks out the key when a server echoes it", function()
       server:fault({ status = 401, body = error_body(401, "Invalid API key " .. server.management_key) })
-      assert_failure(run({ "current" }), 4, "UnauthorizedResponseError: Invalid API key [API key] (HTTP 401)")
+      assert_failure(run({ "current" }), 4, "UnauthorizedResponseError: Invalid API key [REDACTED] (HTTP 401)")
     end)
   end)
 

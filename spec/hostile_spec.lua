@@ -209,3 +209,43 @@ describe("core.json_encode", function()
     end)
   end
 end)
+
+support.each_transport("secrets a server echoes back", function(it)
+  local handle = support.server()
+
+  local function assert_nowhere(secret, err)
+    local found = {}
+    local function walk(value, path, depth)
+      if type(value) == "string" and value:find(secret, 1, true) then found[#found + 1] = path end
+      if type(value) == "table" and depth < 10 then
+        for key, field in pairs(value) do walk(field, path .. "." .. tostring(key), depth + 1) end
+      end
+    end
+    walk(err, "err", 0)
+    if tostring(err):find(secret, 1, true) then found[#found + 1] = "tostring" end
+    assert.are.same({}, found)
+  end
+
+  it("never reach an error's message, body, headers, error object or one-line form", function()
+    local server = handle.server
+    local key = server.management_key
+    for _, status in ipairs({ 401, 403, 500, 302 }) do
+      server:fault({ status = status, headers = { ["x-echo"] = "Bearer " .. key, location = "http://x/?k=" .. key },
+        body = core.json_encode({ error = { code = status, message = "you sent Bearer " .. key,
+                                            metadata = { echo = { key } } } }) })
+      local err = support.raises(errors.APIError, server:client({ retries = false }).keys.list)
+      assert_nowhere(key, err)
+      assert.matches("[REDACTED]", status == 302 and err.headers["x-echo"] or err.message, 1, true)
+    end
+  end)
+
+  it("never leave a create's plaintext key in a ResponseValidationError's body", function()
+    local server = handle.server
+    local plaintext = "sk-mg-v1-" .. ("f"):rep(48)
+    server:fault({ method = "POST", path = "/api/v1/keys", status = 201,
+                   body = core.json_encode({ data = { name = "no hash" }, key = plaintext }) })
+    local err = support.raises(errors.ResponseValidationError, server:client().keys.create, { name = "x" })
+    assert_nowhere(plaintext, err)
+    assert.is_true(err.maybe_created)
+  end)
+end)

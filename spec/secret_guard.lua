@@ -1,7 +1,8 @@
--- Loaded by busted before every spec (see .busted): records the text of
--- every error the whole suite makes, every API key its servers use and
--- every plaintext key a create returns, and at the end of the suite fails
--- the run if any secret appears in any error's text.
+-- Loaded by busted before every spec (see .busted): records every error the
+-- whole suite makes, every API key its servers use and every plaintext key
+-- a create returns, and at the end of the suite fails the run if any secret
+-- appears in any error's text: its one-line form, its fields, its headers,
+-- its body, the server's error object and metadata.
 local busted = require("busted")
 local errors = require("modelgates.errors")
 local core = require("modelgates.core")
@@ -9,18 +10,27 @@ local testing = require("modelgates.testing")
 
 local secrets, texts = {}, {}
 
-local function record_texts(err)
-  texts[#texts + 1] = tostring(err)
-  for _, value in pairs(err) do
-    if type(value) == "string" then texts[#texts + 1] = value end
+--- Every string of a value: an error's fields, its headers, its body and
+--- the server's error object and metadata, however deep.
+local function record_strings(value, depth)
+  if type(value) == "string" then
+    texts[#texts + 1] = value
+  elseif type(value) == "table" and depth < 20 then
+    for key, field in pairs(value) do
+      record_strings(key, depth + 1)
+      record_strings(field, depth + 1)
+    end
   end
-  for _, value in pairs(err.headers or {}) do texts[#texts + 1] = value end
 end
+
+-- Every error the suite makes, read at the end, as its callers got it (the
+-- engine redacts an error in place before raising it).
+local made = {}
 
 local new_error = errors.new
 errors.new = function(name, fields)
   local err = new_error(name, fields)
-  record_texts(err)
+  made[#made + 1] = err
   return err
 end
 
@@ -42,6 +52,10 @@ core.decode_response = function(...)
 end
 
 busted.subscribe({ "suite", "end" }, function()
+  for _, err in ipairs(made) do
+    texts[#texts + 1] = tostring(err)
+    record_strings(err, 0)
+  end
   local leaks, secret_count = 0, 0
   for secret, kind in pairs(secrets) do
     secret_count = secret_count + 1

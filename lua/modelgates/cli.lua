@@ -81,6 +81,21 @@ local current_columns = {
   { title = "EXPIRES", field = "expires_at", absent = "never" },
 }
 
+--- The command's API key, once read: what goes out is written without it.
+local current_api_key
+
+--- `text` with every occurrence of `api_key` blanked out.
+local function without_key(text, api_key)
+  if not api_key then return text end
+  return (text:gsub(api_key:gsub("%W", "%%%0"), "[API key]"))
+end
+
+--- Writes data to stdout, without the API key: a server may echo it in any
+--- field of a response.
+local function write_out(...)
+  io.stdout:write(without_key(table.concat({ ... }), current_api_key))
+end
+
 local function display_width(text)
   local _, continuation_bytes = text:gsub("[\128-\191]", "")
   return #text - continuation_bytes
@@ -113,12 +128,12 @@ local function print_rows(objects, columns)
       for _, row in ipairs(rows) do row[i] = row[i] .. (" "):rep(width - display_width(row[i])) end
     end
   end
-  for _, row in ipairs(rows) do io.stdout:write(table.concat(row, separator), "\n") end
+  for _, row in ipairs(rows) do write_out(table.concat(row, separator), "\n") end
 end
 
 --- The body exactly as the server sent it, for jq.
 local function print_body(res)
-  io.stdout:write(res.body, res.body:find("\n$") and "" or "\n")
+  write_out(res.body, res.body:find("\n$") and "" or "\n")
 end
 
 local function show(args, res, objects, columns)
@@ -189,7 +204,7 @@ local commands = {
       -- No single body holds every page: the records go out as one array.
       local encoded = {}
       for i, record in ipairs(records) do encoded[i] = cjson.encode(record) end
-      io.stdout:write("[", table.concat(encoded, ","), "]\n")
+      write_out("[", table.concat(encoded, ","), "]\n")
     end,
   },
   {
@@ -222,7 +237,7 @@ local commands = {
       if args.json then return print_body(res) end
       io.stderr:write(('%s: created key "%s", hash %s; the key is shown only this once\n'):format(
         PROGRAM, cell(body.data.name), body.data.hash))
-      io.stdout:write(body.key, "\n")
+      write_out(body.key, "\n")
     end,
   },
   {
@@ -328,10 +343,7 @@ end
 --- blanked out whatever the source.
 local function error_line(err, api_key)
   local text = one_line(type(err) == "table" and err.exit_status and err.message or tostring(err))
-  if api_key then
-    text = text:gsub(api_key:gsub("%W", "%%%0"), "[API key]")
-  end
-  return ("%s: %s\n"):format(PROGRAM, text)
+  return ("%s: %s\n"):format(PROGRAM, without_key(text, api_key))
 end
 
 --- Runs the command line `argv` (a list of strings) and returns the exit status.
@@ -342,6 +354,7 @@ function cli.main(argv)
   local ok, err = pcall(function()
     local args = build_parser():parse(argv)
     api_key = read_api_key(args.api_key_file)
+    current_api_key = api_key
     local client = modelgates.new({ api_key = api_key, server_url = args.server_url })
     commands_by_name[args.command].run(client.keys, args)
   end)

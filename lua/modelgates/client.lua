@@ -120,6 +120,7 @@ local function make_plan(client_options, call, context)
   local call_headers = call and call.headers
   return {
     options = options,
+    api_key = api_key,
     retry_settings = retry.settings(options),
     base_url = base:gsub("/+$", ""),
     header_lines = request_header_lines(options, api_key, client_options.headers, call_headers, false),
@@ -296,6 +297,8 @@ local function run(self, context, op, path, input, call_options)
       body, err = core.decode_response(res, op.success)
       err = err or returns_error(context, op, body, res)
       if not err then return body, response_of(res, attempt) end
+      -- What the server sent back may echo the key, or carry a create's.
+      errors.redact(err, { plan.api_key, type(body) == "table" and type(body.key) == "string" and body.key or nil })
       if op.absent_means_done and outcome_unknown and res.status == 404 then
         local done = {}
         for field, value in pairs(op.absent_means_done) do done[field] = value end

@@ -89,6 +89,36 @@ function errors.new(name, fields)
   return setmetatable(fields, class)
 end
 
+--- The deepest a response's error object is searched for secrets.
+local MAX_REDACT_DEPTH = 16
+
+local function redacted(value, secrets, depth, seen)
+  if type(value) == "string" then
+    for _, secret in ipairs(secrets) do
+      local from = value:find(secret, 1, true)
+      while from do
+        value = value:sub(1, from - 1) .. "[REDACTED]" .. value:sub(from + #secret)
+        from = value:find(secret, from + 10, true)
+      end
+    end
+    return value
+  end
+  if type(value) ~= "table" or depth > MAX_REDACT_DEPTH or seen[value] then return value end
+  seen[value] = true
+  for key, field in pairs(value) do value[key] = redacted(field, secrets, depth + 1, seen) end
+  return value
+end
+
+--- Replaces every occurrence of each of `secrets` (strings) in the error's
+--- fields, its headers, its body and the server's error object and
+--- metadata, in place: a server or a proxy may echo what it was sent.
+---@param err table
+---@param secrets string[]
+function errors.redact(err, secrets)
+  if #secrets > 0 then redacted(err, secrets, 0, {}) end
+  return err
+end
+
 --- Whether `value` is an error object of this module.
 function errors.is_error(value)
   return type(value) == "table" and is_a(value, base)

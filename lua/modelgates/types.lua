@@ -321,6 +321,8 @@
 ---@field new fun(name: string, fields: table): ModelGatesError
 ---Whether `value` is an error object of this module.
 ---@field is_error fun(value: any): boolean
+---Replaces each of `secrets` everywhere in the error's fields, in place (a server may echo them).
+---@field redact fun(err: ModelGatesError, secrets: string[]): ModelGatesError
 
 ---Every error the module raises (never a string).
 ---@class ModelGatesError
