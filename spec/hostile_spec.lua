@@ -67,6 +67,28 @@ support.each_transport("hostile servers and careless callers", function(it)
     end)
   end)
 
+  describe("an error status with a body over max_response_bytes", function()
+    for _, chunked in ipairs({ false, true }) do
+      it("raises the error of its status, the body cut at the limit" .. (chunked and ", chunked" or ""), function()
+        local body = core.json_encode({ error = { code = 404, message = ("x"):rep(2 * 1024 * 1024) } })
+        server:fault({ status = 404, body = body, chunked = chunked })
+        local client = server:client({ max_response_bytes = 4096, retries = false })
+        local err = support.raises(errors.NotFoundResponseError, client.keys.get, ("ab"):rep(32))
+        assert.is_true(err.body_truncated)
+        assert.are.equal(body:sub(1, 4096), err.body)
+        assert.matches("cut at max_response_bytes", err.message, 1, true)
+      end)
+    end
+
+    it("a success status over it is still refused", function()
+      server:fault({ method = "GET", path = "/api/v1/keys", status = 200,
+                     body = core.json_encode({ data = {}, pad = ("x"):rep(8192) }) })
+      local err = support.raises(errors.ResponseValidationError,
+        server:client({ max_response_bytes = 4096, retries = false }).keys.list)
+      assert.are.equal("max_response_bytes", err.limit)
+    end)
+  end)
+
   describe("a list page with null in it", function()
     for _, page in ipairs({ '{"data":[{"hash":"a"},null,{"hash":"c"}]}', '{"data":[{"hash":"a"},null]}',
                             '{"data":[null]}' }) do

@@ -65,7 +65,7 @@ end
 --- the hosts run them too.
 support.shared_spec_files = {
   "spec/operations_spec.lua", "spec/errors_spec.lua", "spec/validation_spec.lua",
-  "spec/faults_spec.lua", "spec/pagination_spec.lua",
+  "spec/faults_spec.lua", "spec/pagination_spec.lua", "spec/hostile_spec.lua",
 }
 
 --- One table of cases, every transport: `body(it, transport)` declares the

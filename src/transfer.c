@@ -64,9 +64,18 @@ static void buffer_free(mg_buffer *buf)
     buf->len = buf->cap = 0;
 }
 
+static int is_error_status(const mg_transfer *t)
+{
+    long status = 0;
+    curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+    return status >= 300;
+}
+
 /* A body of announced length is received into a buffer of that size, at
  * once: growing by doubling would copy a large page several times over, and
- * one larger than the limit is refused before any of it is read. */
+ * one larger than the limit is refused before any of it is read. An error
+ * status's body is the exception: what fits is kept, the rest is not read,
+ * and the typed error of that status is raised all the same. */
 static size_t on_body(char *data, size_t size, size_t count, void *userdata)
 {
     mg_transfer *t = userdata;
@@ -75,11 +84,18 @@ static size_t on_body(char *data, size_t size, size_t count, void *userdata)
         curl_off_t announced = -1;
         curl_easy_getinfo(t->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced);
         if (announced > (curl_off_t)t->body.limit) {
-            t->body.overflowed = 1;
+            if (!is_error_status(t)) {
+                t->body.overflowed = 1;
+                return 0;
+            }
+        } else if (announced > 0 && !buffer_reserve(&t->body, (size_t)announced)) {
             return 0;
         }
-        if (announced > 0 && !buffer_reserve(&t->body, (size_t)announced))
-            return 0;
+    }
+    if (len > t->body.limit - t->body.len && is_error_status(t)) {
+        buffer_append(&t->body, data, t->body.limit - t->body.len);
+        t->body_truncated = 1;
+        return 0;
     }
     return buffer_append(&t->body, data, len) ? len : 0;
 }
@@ -476,6 +492,7 @@ void mg_transfer_configure(lua_State *L, mg_transfer *t, int request)
     t->timeout_ms = timeout_ms;
     t->stall_ms = stall_ms;
     t->stalled = 0;
+    t->body_truncated = 0;
     t->requests_sent = 0;
     t->last_progress_ms = monotonic_ms();
     t->last_progress_bytes = 0;
@@ -570,6 +587,8 @@ static void push_transport_error(lua_State *L, mg_transfer *t, CURLcode code)
 int mg_transfer_push_result(lua_State *L, mg_transfer *t, CURLcode code)
 {
     long status = 0;
+    if (code == CURLE_WRITE_ERROR && t->body_truncated)
+        code = CURLE_OK;
     if (code != CURLE_OK) {
         lua_pushnil(L);
         push_transport_error(L, t, code);
@@ -587,6 +606,10 @@ int mg_transfer_push_result(lua_State *L, mg_transfer *t, CURLcode code)
     buffer_restart(&t->body, t->body.limit);
     lua_pushinteger(L, t->requests_sent);
     lua_setfield(L, -2, "requests_sent");
+    if (t->body_truncated) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "body_truncated");
+    }
     return 1;
 }
 

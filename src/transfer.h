@@ -36,6 +36,9 @@ typedef struct {
     long last_progress_ms;
     curl_off_t last_progress_bytes;
     int stalled;
+    /* An error status's body cut at max_response_bytes: the answer stands,
+     * with what fits of its body. */
+    int body_truncated;
     /* Requests libcurl sent for this exchange: more than one when it
      * silently re-sent a request whose reused connection had died. */
     int requests_sent;

@@ -297,6 +297,10 @@ local function run(self, context, op, path, input, call_options)
       body, err = core.decode_response(res, op.success)
       err = err or returns_error(context, op, body, res)
       if not err then return body, response_of(res, attempt) end
+      if res.body_truncated then
+        err.body_truncated = true
+        err.message = tostring(err.message) .. " (its body was cut at max_response_bytes)"
+      end
       -- What the server sent back may echo the key, or carry a create's.
       errors.redact(err, { plan.api_key, type(body) == "table" and type(body.key) == "string" and body.key or nil })
       if op.absent_means_done and outcome_unknown and res.status == 404 then

@@ -168,9 +168,15 @@ function exchange:read_line()
   return self:read_until("\r\n", MAX_CHUNK_LINE_BYTES, chunk_line_too_long)
 end
 
-function exchange:too_large()
-  error(failure("ResponseValidationError", ("response body exceed %d bytes"):format(self.max_body),
-    { limit = "max_response_bytes", requests_sent = self.requests_sent }), 0)
+--- Past max_response_bytes: refused, unless the status is an error, whose
+--- answer stands with what fits of its body (the rest is never read).
+function exchange:too_large(parts)
+  if self.status < 300 then
+    error(failure("ResponseValidationError", ("response body exceed %d bytes"):format(self.max_body),
+      { limit = "max_response_bytes", requests_sent = self.requests_sent }), 0)
+  end
+  self.body_truncated = true
+  return table.concat(parts or {}):sub(1, self.max_body), false
 end
 
 function exchange:malformed(message)
@@ -182,9 +188,10 @@ end
 function exchange:read_body(res)
   local kind, length = core.http1_framing(self.method, res.status, res.headers)
   if not kind then self:malformed(length) end
+  self.status = res.status
   if kind == "none" then return "", true end
   if kind == "length" then
-    if length > self.max_body then self:too_large() end
+    if length > self.max_body then return self:too_large({ self:receive(self.max_body) }) end
     return length > 0 and self:receive(length) or "", true
   end
   local parts, size = {}, 0
@@ -194,7 +201,10 @@ function exchange:read_body(res)
       if not chunk then self:malformed(problem) end
       if chunk == 0 then break end
       size = size + chunk
-      if size > self.max_body then self:too_large() end
+      if size > self.max_body then
+        parts[#parts + 1] = self:receive(math.min(chunk, self.max_body))
+        return self:too_large(parts)
+      end
       parts[#parts + 1] = self:receive(chunk)
       if self:receive(2) ~= "\r\n" then self:malformed("chunk not followed by CRLF") end
     end
@@ -205,8 +215,8 @@ function exchange:read_body(res)
   while true do
     local data, closed = self:receive_piece(nil)
     size = size + #data
-    if size > self.max_body then self:too_large() end
     parts[#parts + 1] = data
+    if size > self.max_body then return self:too_large(parts) end
     if closed then return table.concat(parts), false end
   end
 end
@@ -250,7 +260,7 @@ function exchange:send_and_receive(text)
     if res.status == 101 then self:malformed("an unasked-for 101 Switching Protocols") end
   until res.status >= 200
   local body, keep = self:read_body(res)
-  res.body = body
+  res.body, res.body_truncated = body, self.body_truncated
   -- HTTP/1.1 keeps the connection unless told otherwise; 1.0 only when told.
   local connection = (res.headers.connection or ""):lower()
   if head:sub(1, 8) == "HTTP/1.1" then

@@ -204,6 +204,7 @@
 ---@field headers table<string, string> lower-case names
 ---@field body string
 ---@field requests_sent integer
+---@field body_truncated boolean|nil an error status's body was cut at max_response_bytes
 
 ---One request as the engine hands it to a host (see transport.c for each field's meaning).
 ---@class ModelGatesRequest
@@ -343,6 +344,7 @@
 ---@field retry_after number|nil seconds the server asked to wait
 ---@field location string|nil where a 3XX pointed (never followed)
 ---@field maybe_created boolean|nil create: the key may exist
+---@field body_truncated boolean|nil the body was cut at max_response_bytes (the message says so too)
 
 ---HTTP 400
 ---@class ModelGatesBadRequestResponseError: ModelGatesAPIError
