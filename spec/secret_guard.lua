@@ -1,8 +1,9 @@
 -- Loaded by busted before every spec (see .busted): records every error the
 -- whole suite makes, every API key its servers use and every plaintext key
 -- a create returns, and at the end of the suite fails the run if any secret
--- appears in any error's text: its one-line form, its fields, its headers,
--- its body, the server's error object and metadata.
+-- appears in any error's text (its one-line form, its fields, its headers,
+-- its body, the server's error object and metadata), in a line a debug hook
+-- was given, or in what the command line printed.
 local busted = require("busted")
 local errors = require("modelgates.errors")
 local core = require("modelgates.core")
@@ -26,6 +27,23 @@ end
 -- Every error the suite makes, read at the end, as its callers got it (the
 -- engine redacts an error in place before raising it).
 local made = {}
+
+-- Every line a debug hook is given.
+local client = require("modelgates.client")
+local new_client = client.new
+client.new = function(options)
+  local hook = options.debug
+  if hook then
+    options.debug = function(line)
+      texts[#texts + 1] = line
+      return hook(line)
+    end
+  end
+  return new_client(options)
+end
+
+-- What the command line printed (spec/cli_spec.lua hands it over).
+package.loaded["spec.secret_guard"] = { record = function(text) texts[#texts + 1] = text end }
 
 local new_error = errors.new
 errors.new = function(name, fields)
