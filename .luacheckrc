@@ -3,6 +3,7 @@ max_line_length = 130
 files["spec/"] = { std = "+busted" }
 -- Runs inside Neovim.
 files["spec/hosts/neovim_init.lua"] = { read_globals = { "vim" } }
+files["spec/hosts/neovim_report.lua"] = { read_globals = { "vim" } }
 -- Replaces vim.notify to see what a run without a callback reports.
 files["spec/hosts/neovim_async.lua"] = { globals = { "vim" } }
 -- Points busted, run inside Neovim, at the cases.

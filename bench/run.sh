@@ -112,6 +112,20 @@ lua5.1 "$ROOT/bench/gen_bodies.lua" "$WORK/www" 10000
 CA=$WORK/ca.pem
 
 # ---------------------------------------------------------------- nginx
+# await_nginx PID HTTP_PORT: 0 once that nginx answers its status page
+# (within 5 s); otherwise it is stopped, and 1.
+await_nginx() {
+  local pid=$1 port=$2 i
+  for i in $(seq 50); do
+    if curl -s -o /dev/null "http://127.0.0.1:$port/nginx_status" 2>/dev/null; then return 0; fi
+    if ! kill -0 "$pid" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  return 1
+}
+
 start_nginx() {
   local http_port=$1 https_port=$2
   cat >"$WORK/nginx.conf" <<CONF
@@ -145,14 +159,7 @@ http {
 CONF
   nginx -p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/nginx-error.log" &
   NGINX_PID=$!
-  local i
-  for i in $(seq 50); do
-    if curl -s -o /dev/null "http://127.0.0.1:$http_port/nginx_status" 2>/dev/null; then return 0; fi
-    if ! kill -0 "$NGINX_PID" 2>/dev/null; then break; fi
-    sleep 0.1
-  done
-  kill "$NGINX_PID" 2>/dev/null || true
-  wait "$NGINX_PID" 2>/dev/null || true
+  await_nginx "$NGINX_PID" "$http_port" && return 0
   NGINX_PID=""
   return 1
 }
@@ -360,14 +367,7 @@ CONF
   } >"$WORK/slow-nginx.conf"
   nginx -p "$WORK" -c "$WORK/slow-nginx.conf" -e "$WORK/slow-nginx-error.log" &
   SLOW_PID=$!
-  local i
-  for i in $(seq 50); do
-    if curl -s -o /dev/null "http://127.0.0.1:$http_port/nginx_status" 2>/dev/null; then return 0; fi
-    if ! kill -0 "$SLOW_PID" 2>/dev/null; then break; fi
-    sleep 0.1
-  done
-  kill "$SLOW_PID" 2>/dev/null || true
-  wait "$SLOW_PID" 2>/dev/null || true
+  await_nginx "$SLOW_PID" "$http_port" && return 0
   SLOW_PID=""
   return 1
 }

@@ -31,6 +31,12 @@ int mg_json_decode_lua(lua_State *L);
 int mg_json_encode_lua(lua_State *L);
 void mg_json_push_null(lua_State *L);
 
+/* core.c: registers the metatable `name` of a userdata class: `close` as
+ * its close, __gc and __close (one close for all three), `tostring` as
+ * __tostring, and `methods` as its __index. */
+void mg_register_class(lua_State *L, const char *name, const luaL_Reg *methods,
+                       lua_CFunction close, lua_CFunction tostring);
+
 /* transport.c: one blocking transfer owned by a userdata. */
 void mg_transport_register(lua_State *L);
 int mg_transport_new(lua_State *L);

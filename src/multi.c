@@ -432,18 +432,7 @@ void mg_multi_register(lua_State *L)
         {"result", multi_result},
         {"cancel", multi_cancel},
         {"active", multi_active},
-        {"close", multi_close},
         {NULL, NULL}
     };
-    luaL_newmetatable(L, MULTI_MT);
-    lua_pushcfunction(L, multi_close);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, multi_close);
-    lua_setfield(L, -2, "__close");
-    lua_pushcfunction(L, multi_tostring);
-    lua_setfield(L, -2, "__tostring");
-    lua_newtable(L);
-    mg_setfuncs(L, methods, 0);
-    lua_setfield(L, -2, "__index");
-    lua_pop(L, 1);
+    mg_register_class(L, MULTI_MT, methods, multi_close, multi_tostring);
 }

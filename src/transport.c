@@ -84,18 +84,7 @@ void mg_transport_register(lua_State *L)
 {
     static const luaL_Reg methods[] = {
         {"perform", transport_perform},
-        {"close", transport_close},
         {NULL, NULL}
     };
-    luaL_newmetatable(L, TRANSPORT_MT);
-    lua_pushcfunction(L, transport_close);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, transport_close);
-    lua_setfield(L, -2, "__close");
-    lua_pushcfunction(L, transport_tostring);
-    lua_setfield(L, -2, "__tostring");
-    lua_newtable(L);
-    mg_setfuncs(L, methods, 0);
-    lua_setfield(L, -2, "__index");
-    lua_pop(L, 1);
+    mg_register_class(L, TRANSPORT_MT, methods, transport_close, transport_tostring);
 }

@@ -151,7 +151,7 @@ local function readme_user_command()
   }
 end
 
-local ok, failure = xpcall(function()
+dofile(root .. "/spec/hosts/neovim_report.lua")(function()
   never_freezes()
   three_at_once()
   reuses_connections()
@@ -160,11 +160,5 @@ local ok, failure = xpcall(function()
   retries_and_limits()
   notifies_without_a_callback()
   readme_user_command()
-end, debug.traceback)
-if ok then
-  io.stdout:write("result=", vim.json.encode(report), "\n")
-  vim.cmd("qall!")
-else
-  io.stdout:write(tostring(failure), "\n")
-  vim.cmd("cquit 1")
-end
+  return report
+end)

@@ -46,11 +46,4 @@ local function run()
   }
 end
 
-local ok, result = xpcall(run, debug.traceback)
-if ok then
-  io.stdout:write("result=", vim.json.encode(result), "\n")
-  vim.cmd("qall!")
-else
-  io.stdout:write(tostring(result), "\n")
-  vim.cmd("cquit 1")
-end
+dofile(root .. "/spec/hosts/neovim_report.lua")(run)
