@@ -147,3 +147,53 @@ describe("core.percent_encode", function()
     end
   end)
 end)
+
+describe("lifetimes on Lua 5.4", function()
+  local handle = support.server()
+
+  if not _VERSION:find("5%.4") then
+    it("need Lua 5.4's to-be-closed variables (skipped because this is " .. _VERSION .. ")", function() end)
+    return
+  end
+
+  -- Compiled at run time: `<close>` does not parse before 5.4.
+  local function run(source, ...)
+    return assert(load(source, "=lifetimes", "t", _ENV))(...)
+  end
+
+  it("closes a client declared <close> at the end of its block", function()
+    local client = run([[
+      local server = ...
+      local kept
+      do
+        local client <close> = server:client()
+        client.keys.list()
+        kept = client
+        assert(kept.transport ~= nil)
+      end
+      return kept
+    ]], handle.server)
+    assert.is_nil(client.transport)
+  end)
+
+  it("closes a keys.each walk on break: the walk lets go of its page and ends", function()
+    local server = handle.server
+    server:seed({ count = 5 })
+    local first, after_break = run([[
+      local keys = ...
+      local iterator, first
+      local function walk()
+        local step, state, control, closing = keys.each()
+        iterator = step
+        return step, state, control, closing
+      end
+      for key in walk() do
+        first = key
+        break
+      end
+      return first, iterator()
+    ]], server:client().keys)
+    assert.is_string(first.hash)
+    assert.is_nil(after_break)
+  end)
+end)

@@ -268,11 +268,13 @@ void mg_transfer_release(mg_transfer *t)
     buffer_free(&t->head);
 }
 
-/* Reads the optional string field `name` of the request table. */
+/* Reads the optional string field `name` of the request table, raw: no
+ * __index can hand back a string that nothing else holds. */
 static const char *opt_string_field(lua_State *L, int request, const char *name)
 {
     const char *value;
-    lua_getfield(L, request, name);
+    lua_pushstring(L, name);
+    lua_rawget(L, request);
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
         return NULL;
@@ -280,7 +282,7 @@ static const char *opt_string_field(lua_State *L, int request, const char *name)
     if (lua_type(L, -1) != LUA_TSTRING)
         luaL_error(L, "request.%s: expected a string, got %s", name, luaL_typename(L, -1));
     value = lua_tostring(L, -1);
-    lua_pop(L, 1); /* the request table keeps the string alive */
+    lua_pop(L, 1); /* the request table holds the string, alive */
     return value;
 }
 

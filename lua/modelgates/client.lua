@@ -396,6 +396,9 @@ local function bind_each(self, keys)
     local offset = (query.offset == nil or query.offset == null) and 0 or query.offset
     local page, index, last_page = {}, 0, false
     local seen = {}
+    -- Lua 5.4's generic for closes this on `break`: the walk lets go of its
+    -- page and of what it has seen (older Lua takes three values and no more).
+    local walk = setmetatable({}, { __close = function() page, seen, last_page = {}, {}, true end })
     return function()
       while true do
         index = index + 1
@@ -414,22 +417,25 @@ local function bind_each(self, keys)
           last_page = #page < page_size
         end
       end
-    end
+    end, nil, nil, walk
   end)
 end
 
 local client_mt
+
+--- Closes the connection now rather than when the client is collected; one
+--- close for `client:close()` and Lua 5.4's `local c <close> = ...`.
+local function close_client(self)
+  if getmetatable(self) ~= client_mt then
+    validate.fail("client.close", "self", "the client (client:close())", self)
+  end
+  if self.transport then self.transport:close() end
+  self.transport = nil
+end
+
 client_mt = {
-  __index = {
-    --- Closes the connection now rather than when the client is collected.
-    close = function(self)
-      if getmetatable(self) ~= client_mt then
-        validate.fail("client.close", "self", "the client (client:close())", self)
-      end
-      if self.transport then self.transport:close() end
-      self.transport = nil
-    end,
-  },
+  __index = { close = close_client },
+  __close = close_client,
   __tostring = function(self)
     return ("modelgates.client (%s)"):format(self.options.server_url or "default server")
   end,
