@@ -86,8 +86,14 @@ function errors.new(name, fields)
   if class == api then
     class = errors.by_status[fields.status_code] or api
   end
-  return setmetatable(fields, class)
+  local err = setmetatable(fields, class)
+  if errors.on_new then errors.on_new(err) end
+  return err
 end
+
+--- Called with every new error object when set: for tools that watch every
+--- error a program makes (the test suite's secret guard).
+errors.on_new = nil
 
 --- The deepest a response's error object is searched for secrets.
 local MAX_REDACT_DEPTH = 16

@@ -322,6 +322,8 @@
 ---@field new fun(name: string, fields: table): ModelGatesError
 ---Whether `value` is an error object of this module.
 ---@field is_error fun(value: any): boolean
+---When set, called with every new error object (the secret guard of the test suite uses it).
+---@field on_new fun(err: ModelGatesError)|nil
 ---Replaces each of `secrets` everywhere in the error's fields, in place (a server may echo them).
 ---@field redact fun(err: ModelGatesError, secrets: string[]): ModelGatesError
 
