@@ -21,8 +21,13 @@ WARNINGS = -std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes
 CURL_CFLAGS ?= $(shell pkg-config --cflags libcurl 2>/dev/null)
 CURL_LIBS ?= $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 ALL_CFLAGS = $(WARNINGS) $(CFLAGS) -fPIC -I$(LUA_INCDIR) $(CURL_CFLAGS)
-# A Lua C module is never linked against liblua: the host provides it.
-LDFLAGS_SHARED = -shared
+# A Lua C module is never linked against liblua: the host provides it
+# (macOS says so explicitly: its symbols resolve when the host loads it).
+ifeq ($(shell uname -s),Darwin)
+  LDFLAGS_SHARED = -bundle -undefined dynamic_lookup
+else
+  LDFLAGS_SHARED = -shared
+endif
 
 BUILD = build/$(LUA_VERSION)
 CORE = $(BUILD)/modelgates/core.so

@@ -629,14 +629,17 @@ void mg_sigpipe_block(mg_sigpipe_guard *guard)
     sigprocmask(SIG_BLOCK, &pipe_only, &guard->previous);
 }
 
+/* sigwait, not sigtimedwait (which macOS lacks): it is called only while a
+ * SIGPIPE is pending, so it returns at once; standard signals do not queue,
+ * so one call drains it. */
 void mg_sigpipe_restore(mg_sigpipe_guard *guard)
 {
-    sigset_t pipe_only;
-    struct timespec no_wait = {0, 0};
+    sigset_t pipe_only, pending;
+    int drained;
     sigemptyset(&pipe_only);
     sigaddset(&pipe_only, SIGPIPE);
-    if (!guard->was_pending)
-        while (sigtimedwait(&pipe_only, NULL, &no_wait) > 0)
-            ;
+    sigpending(&pending);
+    if (!guard->was_pending && sigismember(&pending, SIGPIPE))
+        sigwait(&pipe_only, &drained);
     sigprocmask(SIG_SETMASK, &guard->previous, NULL);
 }

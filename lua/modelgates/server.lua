@@ -929,15 +929,10 @@ end
 ---------------------------------------------------------------------------------------------------
 -- Process life
 
+-- kill -0, not /proc: the same on Linux, macOS and the BSDs.
 local function process_alive(pid)
-	local file = io.open("/proc/" .. pid .. "/stat")
-	if not file then
-		return false
-	end
-	local stat = file:read("*a")
-	file:close()
-	-- A zombie has already died; only its parent has not reaped it yet.
-	return not stat:match("^%d+ %(.*%) Z")
+	local status = os.execute("kill -0 " .. pid .. " 2>/dev/null")
+	return status == true or status == 0
 end
 
 local function watch_process(self, pid)
