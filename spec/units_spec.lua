@@ -1,0 +1,136 @@
+-- Table-driven specs of the engine's pure parts, without a server: each row
+-- an input and the result expected of it.
+local api = require("modelgates.api")
+local core = require("modelgates.core")
+local retry = require("modelgates.retry")
+local validate = require("modelgates.validate")
+local errors = require("modelgates.errors")
+
+local get, create = api.operations.get, api.operations.create
+
+describe("retry.assess", function()
+  -- { op, res or nil, err or nil, retryable, maybe_processed }
+  local rows = {
+    { "get 503", get, { status = 503 }, nil, true, true },
+    { "get 500", get, { status = 500 }, nil, true, true },
+    { "get 429", get, { status = 429 }, nil, true, false },
+    { "get 404", get, { status = 404 }, nil, false, false },
+    { "get 408", get, { status = 408 }, nil, true, true },
+    { "create 503", create, { status = 503 }, nil, false, true },
+    { "create 429 (refused, so tried again)", create, { status = 429 }, nil, true, false },
+    { "create 201 with a bad body", create, { status = 201 }, nil, false, true },
+    { "get, refused before sending", get, nil, { transient = true, request_sent = false }, true, false },
+    { "create, refused before sending", create, nil, { transient = true, request_sent = false }, true, false },
+    { "get, connection reset after sending", get, nil, { transient = true, request_sent = true }, true, true },
+    { "create, connection reset after sending", create, nil, { transient = true, request_sent = true }, false, true },
+    { "get, whole-call timeout", get, nil, { transient = true, request_sent = true, limit = "timeout" }, false, true },
+    { "get, certificate refused", get, nil, { transient = false, request_sent = false }, false, false },
+  }
+  for _, row in ipairs(rows) do
+    it(row[1], function()
+      local retryable, maybe_processed = retry.assess(row[2], row[3], row[4])
+      assert.are.same({ row[5], row[6] }, { retryable, maybe_processed })
+    end)
+  end
+end)
+
+describe("retry.next_wait", function()
+  local settings = { max_attempts = 4, initial_interval = 0.5, max_interval = 30, exponent = 1.5, jitter = false }
+  -- { name, attempt, started, deadline, hint, now, expected wait }
+  local rows = {
+    { "the first wait", 1, 0, 100, nil, 0, 0.5 },
+    { "grows by the exponent", 3, 0, 100, nil, 0, 0.5 * 1.5 ^ 2 },
+    { "no try past max_attempts", 4, 0, 100, nil, 0, nil },
+    { "the server's hint", 1, 0, 100, 7, 0, 7 },
+    { "the hint capped at max_interval", 1, 0, 100, 90, 0, 30 },
+    { "none when the wait reaches the deadline", 1, 0, 10, nil, 9.6, nil },
+    { "one that ends before the deadline", 1, 0, 10, nil, 9.4, 0.5 },
+  }
+  for _, row in ipairs(rows) do
+    it(row[1], function()
+      assert.are.equal(row[7], retry.next_wait(settings, row[2], row[3], row[4], row[5], row[6]))
+    end)
+  end
+
+  it("stops at max_elapsed", function()
+    local capped = { max_attempts = 10, initial_interval = 1, max_interval = 1, exponent = 1, max_elapsed = 5 }
+    assert.are.equal(1, retry.next_wait(capped, 1, 0, nil, nil, 3.5))
+    assert.is_nil(retry.next_wait(capped, 1, 0, nil, nil, 4.5))
+  end)
+
+  it("jitters between half and all of the wait", function()
+    local jittered = { max_attempts = 4, initial_interval = 2, max_interval = 30, exponent = 1, jitter = true }
+    for _ = 1, 50 do
+      local wait = retry.next_wait(jittered, 1, 0, nil, nil, 0)
+      assert.is_true(wait >= 1 and wait <= 2)
+    end
+  end)
+end)
+
+describe("validate.value", function()
+  -- { spec, value, accepted (true) or refused (false), sent value when accepted }
+  local rows = {
+    { { type = "string" }, "a", true, "a" },
+    { { type = "string" }, "", false },
+    { { type = "string", max_length = 3 }, "abcd", false },
+    { { type = "number", min = 0 }, 0, true, 0 },
+    { { type = "number", min = 0, exclusive = true }, 0, false },
+    { { type = "number" }, 0 / 0, false },
+    { { type = "number" }, math.huge, false },
+    { { type = "number" }, 2 ^ 53 + 2, false },
+    { { type = "integer", min = 0 }, 1.5, false },
+    { { type = "integer", min = 0, max = 10 }, 11, false },
+    { { type = "integer", min = 0, max = 10 }, 10, true, 10 },
+    { { type = "boolean" }, "true", false },
+    { { type = "enum", values = { "daily" } }, "weekly", false },
+    { { type = "timestamp" }, "2027-12-31T23:59:59Z", true, "2027-12-31T23:59:59Z" },
+    { { type = "timestamp" }, "2027-12-31T23:59:59+02:00", false },
+    { { type = "timestamp" }, 0, true, "1970-01-01T00:00:00Z" },
+    { { type = "url" }, "ftp://x", false },
+    { { type = "header_value" }, "a\tb", true, "a\tb" },
+    { { type = "header_value" }, "a\27b", false },
+    { { type = "number", nullable = true }, core.null, true, core.null },
+    { { type = "number" }, core.null, false },
+  }
+  for i, row in ipairs(rows) do
+    it(("row %d: %s %s"):format(i, row[1].type, row[3] and "accepts" or "refuses"), function()
+      local ok, result = pcall(validate.value, row[1], row[2], "context", "field")
+      assert.are.equal(row[3], ok)
+      if ok then
+        assert.are.equal(row[4], result)
+      else
+        assert.is_true(errors.is_error(result) and result:is(errors.ValidationError))
+        assert.are.equal("field", result.field)
+      end
+    end)
+  end
+end)
+
+describe("core.decode_response", function()
+  -- { name, response, success status, the error class or nil for success }
+  local rows = {
+    { "the success status with an object", { status = 200, body = '{"data":{}}', headers = {} }, 200, nil },
+    { "the success status with an array", { status = 200, body = "[]", headers = {} }, 200,
+      errors.ResponseValidationError },
+    { "the success status with no JSON", { status = 200, body = "<html>", headers = {} }, 200,
+      errors.ResponseValidationError },
+    { "another 2XX", { status = 200, body = "{}", headers = {} }, 201, errors.ResponseValidationError },
+    { "a 404 with the API's error", { status = 404, body = '{"error":{"code":404,"message":"gone"}}', headers = {} },
+      200, errors.NotFoundResponseError },
+    { "a 502 with a page", { status = 502, reason = "Bad Gateway", body = "<html>", headers = {} }, 200,
+      errors.APIError },
+    { "a 301", { status = 301, body = "", headers = {} }, 200, errors.APIError },
+  }
+  for _, row in ipairs(rows) do
+    it(row[1], function()
+      local body, err = core.decode_response(row[2], row[3])
+      if row[4] then
+        assert.is_nil(body)
+        assert.is_true(err:is(row[4]), tostring(err))
+      else
+        assert.is_nil(err)
+        assert.are.equal("table", type(body))
+      end
+    end)
+  end
+end)
