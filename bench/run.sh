@@ -164,13 +164,23 @@ CONF
   return 1
 }
 
-started=""
-for attempt in 1 2 3 4 5 6 7 8; do
-  HTTP_PORT=$((20000 + RANDOM % 20000))
-  HTTPS_PORT=$((HTTP_PORT + 1))
-  if start_nginx "$HTTP_PORT" "$HTTPS_PORT"; then started=1; break; fi
-done
-[ -n "$started" ] || { cat "$WORK/nginx-error.log" >&2; note "nginx did not start"; exit 1; }
+# start_on_free_ports START: runs `START HTTP_PORT HTTPS_PORT` on random
+# ports, up to 8 tries (nginx cannot pick a free port itself); the ports of
+# the try that worked are FREE_HTTP_PORT and FREE_HTTPS_PORT.
+start_on_free_ports() {
+  local try
+  for try in 1 2 3 4 5 6 7 8; do
+    FREE_HTTP_PORT=$((20000 + RANDOM % 20000))
+    FREE_HTTPS_PORT=$((FREE_HTTP_PORT + 1))
+    if "$1" "$FREE_HTTP_PORT" "$FREE_HTTPS_PORT"; then return 0; fi
+    note "$1: try $try did not start (a port taken?)"
+  done
+  return 1
+}
+
+start_on_free_ports start_nginx || { cat "$WORK/nginx-error.log" >&2; note "nginx did not start"; exit 1; }
+HTTP_PORT=$FREE_HTTP_PORT
+HTTPS_PORT=$FREE_HTTPS_PORT
 note "nginx (pid $NGINX_PID) on 127.0.0.1:$HTTP_PORT (http) and :$HTTPS_PORT (https)"
 
 declare -A BASE=([http]="http://127.0.0.1:$HTTP_PORT/api/v1" [https]="https://127.0.0.1:$HTTPS_PORT/api/v1")
@@ -371,13 +381,10 @@ CONF
   SLOW_PID=""
   return 1
 }
-started=""
-for attempt in 1 2 3 4 5 6 7 8; do
-  SLOW_HTTP_PORT=$((20000 + RANDOM % 20000))
-  SLOW_HTTPS_PORT=$((SLOW_HTTP_PORT + 1))
-  if start_slow_nginx "$SLOW_HTTP_PORT" "$SLOW_HTTPS_PORT"; then started=1; break; fi
-done
-[ -n "$started" ] || { cat "$WORK/slow-nginx-error.log" >&2; note "nginx with the Lua module did not start"; exit 1; }
+start_on_free_ports start_slow_nginx ||
+  { cat "$WORK/slow-nginx-error.log" >&2; note "nginx with the Lua module did not start"; exit 1; }
+SLOW_HTTP_PORT=$FREE_HTTP_PORT
+SLOW_HTTPS_PORT=$FREE_HTTPS_PORT
 note "nginx with the Lua module (pid $SLOW_PID) on 127.0.0.1:$SLOW_HTTP_PORT (http) and :$SLOW_HTTPS_PORT (https)"
 declare -A SLOW=([http]="http://127.0.0.1:$SLOW_HTTP_PORT/api/v1" [https]="https://127.0.0.1:$SLOW_HTTPS_PORT/api/v1")
 
