@@ -41,9 +41,6 @@ export MODELGATES_TEST_LUA := $(LUA)
 FORK_CHECK = $(BUILD)/fork_check
 export MODELGATES_TEST_FORK_CHECK := $(CURDIR)/$(FORK_CHECK)
 
-# LuaRocks looks for curl/curl.h in /usr/include; Debian keeps it in the
-# multiarch directory that pkg-config names.
-CURL_INCDIR ?= $(or $(patsubst -I%,%,$(filter -I%,$(CURL_CFLAGS))),/usr/include)
 ROCKSPEC = rockspec/modelgates-dev-1.rockspec
 ROCK_TREE = $(CURDIR)/build/rock-$(LUA_VERSION)
 
@@ -77,7 +74,7 @@ demo: deps $(CORE)
 check-rock: deps
 	rm -rf $(ROCK_TREE)
 	luarocks --lua-version=$(ROCK_LUA_VERSION) make --deps-mode=none --tree $(ROCK_TREE) \
-		$(ROCKSPEC) CURL_INCDIR=$(CURL_INCDIR) LUA_INCDIR=$(LUA_INCDIR)
+		$(ROCKSPEC) LUA_INCDIR=$(LUA_INCDIR)
 	cd $$(mktemp -d) && \
 		LUA_PATH='$(ROCK_TREE)/share/lua/$(ROCK_LUA_VERSION)/?.lua;$(ROCK_TREE)/share/lua/$(ROCK_LUA_VERSION)/?/init.lua;;' \
 		LUA_CPATH='$(ROCK_TREE)/lib/lua/$(ROCK_LUA_VERSION)/?.so;;' \

@@ -31,7 +31,9 @@ test_dependencies = {
 }
 
 external_dependencies = {
-  CURL = { header = "curl/curl.h", library = "curl" },
+  -- Only the library: Debian and Ubuntu keep curl/curl.h in a multiarch
+  -- directory that LuaRocks does not search, and the compiler finds it anyway.
+  CURL = { library = "curl" },
 }
 
 build = {

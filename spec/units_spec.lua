@@ -134,3 +134,11 @@ describe("core.decode_response", function()
     end)
   end
 end)
+
+describe("an error object", function()
+  it("joins text with .. on either side, in its one-line form", function()
+    local err = errors.new("NotFoundResponseError", { message = "gone", status_code = 404 })
+    assert.are.equal("failed: NotFoundResponseError: gone (HTTP 404)", "failed: " .. err)
+    assert.are.equal("NotFoundResponseError: gone (HTTP 404)!", err .. "!")
+  end)
+end)

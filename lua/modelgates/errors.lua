@@ -50,8 +50,13 @@ local function to_line(self)
   return text
 end
 
+--- `"failed: " .. err` and `err .. "!"` read the one-line form.
+local function concat(left, right)
+  return tostring(left) .. tostring(right)
+end
+
 local function define(name, parent)
-  local class = { name = name, parent = parent, is = is_a, __tostring = to_line }
+  local class = { name = name, parent = parent, is = is_a, __tostring = to_line, __concat = concat }
   class.__index = class
   classes[name] = class
   errors[name] = class

@@ -988,6 +988,8 @@ local function serve(self)
 	if self.ca_file then
 		io.stdout:write("ca_file=", self.ca_file, "\n")
 	end
+	-- Test keys, not secrets: a person starting the server needs them to call it.
+	io.stdout:write("management_key=", options.management_key, "\n", "key=", options.normal_key, "\n")
 	io.stdout:flush()
 
 	cq:wrap(wait_for_signal, self)
