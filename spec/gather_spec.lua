@@ -392,3 +392,41 @@ describe("modelgates.gather over https with HTTP/2", function()
     assert.are.equal(6, server:stats().max_in_flight)
   end)
 end)
+
+describe("a gather inside a task", function()
+  local handle = support.server()
+
+  it("runs its tasks alongside the outer tasks, on the same loop", function()
+    local server = handle.server
+    local client = server:client()
+    local hash = client.keys.create({ name = "nested" }).data.hash
+    server:fault({ path = "/api/v1/keys/" .. hash, delay = 0.3, count = 4 })
+    local function get() return client.keys.get(hash).data.name end
+    local results = modelgates.gather({
+      get,
+      function()
+        local inner = modelgates.gather({ get, get, get })
+        return inner[1][1], inner[2][1], inner[3][1]
+      end,
+    })
+    assert.are.same({ ok = true, n = 1, "nested" }, results[1])
+    assert.are.same({ ok = true, n = 3, "nested", "nested", "nested" }, results[2])
+    assert.are.equal(4, server:stats().max_in_flight)
+  end)
+
+  it("ends the inner tasks at the inner timeout, and the outer ones go on", function()
+    local server = handle.server
+    local client = server:client()
+    local hash = client.keys.create({ name = "late" }).data.hash
+    server:fault({ path = "/api/v1/keys/" .. hash, delay = 1, count = 1 })
+    local results = modelgates.gather({
+      function()
+        local inner = modelgates.gather({ function() return client.keys.get(hash) end }, { timeout = 0.2 })
+        return inner[1].error.limit
+      end,
+      function() return #client.keys.list().data end,
+    })
+    assert.are.same({ ok = true, n = 1, "gather_timeout" }, results[1])
+    assert.are.same({ ok = true, n = 1, 1 }, results[2])
+  end)
+end)

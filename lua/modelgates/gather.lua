@@ -9,6 +9,7 @@ local host = require("modelgates.host")
 
 local CONTEXT = "modelgates.gather"
 
+
 local option_specs = {
   concurrency = { type = "integer", min = 1 },
   timeout = { type = "number", min = 0, exclusive = true },
@@ -43,25 +44,9 @@ local function check_tasks(tasks)
   return count
 end
 
---- Runs every task of `tasks` (an array of functions) as a coroutine in
---- which module calls are written as usual and run at the same time.
---- Returns an array in the order of `tasks`: `{ ok = true, n = ..., ... }`
---- with what task i returned, or `{ ok = false, error = err }` with what it
---- raised, untouched.
----@param tasks function[]
----@param options? ModelGatesGatherOptions
----@return ModelGatesGatherResult[]
-local function gather(tasks, options)
-  local count = check_tasks(tasks)
-  options = validate.fields(option_specs, options, CONTEXT, "options.")
-  local concurrency = options.concurrency or DEFAULT_CONCURRENCY
-  -- A host with threads of its own (OpenResty's) runs the tasks on them.
-  local on = host.current()
-  if on.gather then
-    return on:gather(tasks, count, { concurrency = concurrency, timeout = options.timeout, result_of = result_of,
-                                     timeout_error = timeout_error })
-  end
-  local runs_of = scheduler.poll({ max_host_connections = options.max_host_connections })
+--- Runs the tasks as runs of `runs_of`, at most `concurrency` at once;
+--- `wait_until(done)` waits for them, `wake()` is called as each ends.
+local function run_tasks(runs_of, tasks, count, concurrency, timeout, wait_until, wake)
   local results, runs = {}, {}
   local next_task, in_flight = 1, 0
 
@@ -74,25 +59,54 @@ local function gather(tasks, options)
         in_flight, runs[i] = in_flight - 1, nil
         results[i] = result_of(...)
         start_tasks()
+        wake()
       end)
     end
   end
 
   -- A timer, so that a task that drives the loop itself meets it too.
-  if options.timeout then
-    runs_of.loop.after(options.timeout, function()
-      expired = true
-      for i = 1, count do
-        if runs[i] then runs[i]:cancel(timeout_error(options.timeout)) end
-      end
-    end)
-  end
+  local alarm = timeout and runs_of.loop.after(timeout, function()
+    expired = true
+    for i = 1, count do
+      if runs[i] then runs[i]:cancel(timeout_error(timeout)) end
+    end
+  end)
   start_tasks()
-  runs_of.loop.run_until(function() return in_flight == 0 end)
-  runs_of:close()
+  wait_until(function() return in_flight == 0 end)
+  if alarm then alarm:stop() end
   for i = 1, count do
-    results[i] = results[i] or { ok = false, error = timeout_error(options.timeout) }
+    results[i] = results[i] or { ok = false, error = timeout_error(timeout) }
   end
+  return results
+end
+
+--- Runs every task of `tasks` (an array of functions) as a coroutine in
+--- which module calls are written as usual and run at the same time.
+--- Returns an array in the order of `tasks`: `{ ok = true, n = ..., ... }`
+--- with what task i returned, or `{ ok = false, error = err }` with what it
+--- raised, untouched.
+---@param tasks function[]
+---@param options? ModelGatesGatherOptions
+---@return ModelGatesGatherResult[]
+local function gather(tasks, options)
+  local count = check_tasks(tasks)
+  options = validate.fields(option_specs, options, CONTEXT, "options.")
+  local concurrency = options.concurrency or DEFAULT_CONCURRENCY
+  local on = host.current()
+  -- A host with threads of its own (OpenResty's) runs the tasks on them.
+  if on.gather then
+    return on:gather(tasks, count, { concurrency = concurrency, timeout = options.timeout, result_of = result_of,
+                                     timeout_error = timeout_error })
+  end
+  -- Inside a run (of a gather, of modelgates.nvim) the tasks are runs of the
+  -- same scheduler, on its multi: the gather never holds up its host.
+  if on.waiter then
+    return run_tasks(on, tasks, count, concurrency, options.timeout, on:waiter())
+  end
+  local runs_of = scheduler.poll({ max_host_connections = options.max_host_connections })
+  local results = run_tasks(runs_of, tasks, count, concurrency, options.timeout, runs_of.loop.run_until,
+    function() end)
+  runs_of:close()
   return results
 end
 

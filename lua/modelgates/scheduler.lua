@@ -115,6 +115,29 @@ local function settle(run, first, second)
   return box
 end
 
+--- For the current run to wait on others: returns `wait_until(done)`, which
+--- waits (yielding, or driving the loop in place) until `done()` is true,
+--- and `wake()`, to be called whenever it may have become so. A run
+--- cancelled meanwhile raises what ended it.
+function methods:waiter()
+  local run = self.current
+  local box
+  local function wake()
+    if box and run.box == box and not box.done then
+      settle(run)
+      self:continue(run)
+    end
+  end
+  local function wait_until(done)
+    while not done() do
+      if run.state ~= "running" then error(run.ended_by, 0) end
+      box = {}
+      self:wait(run, box)
+    end
+  end
+  return wait_until, wake
+end
+
 -- The host contract (modelgates.host).
 
 function methods:perform(_, request)

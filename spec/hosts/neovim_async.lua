@@ -76,6 +76,22 @@ local function three_at_once()
   report.three = finished
 end
 
+local function gathers_inside_a_run()
+  local ticks = 0
+  local ticker = vim.loop.new_timer()
+  ticker:start(100, 100, function() ticks = ticks + 1 end)
+  local started = now_ms()
+  local function get() return modelgates.keys.get(hashes.gathered).data.name end
+  report.gathered = run_and_wait("a gather inside a run", function()
+    local names = {}
+    for i, result in ipairs(modelgates.gather({ get, get, get })) do names[i] = result[1] end
+    return names
+  end)
+  report.gathered.ms, report.gathered.ticks = now_ms() - started, ticks
+  ticker:stop()
+  ticker:close()
+end
+
 local function reuses_connections()
   run_and_wait("a first list", function() return modelgates.keys.list() end)
   local before = stats().connections
@@ -154,6 +170,7 @@ end
 dofile(root .. "/spec/hosts/neovim_report.lua")(function()
   never_freezes()
   three_at_once()
+  gathers_inside_a_run()
   reuses_connections()
   cancels()
   errors_reach_the_callback()

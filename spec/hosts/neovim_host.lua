@@ -79,12 +79,13 @@ describe("modelgates.nvim inside Neovim", function()
     local server = handle.server
     local keys = server:client().keys
     local hashes = {}
-    for _, name in ipairs({ "slow", "trio", "cancel", "retry", "late", "stall" }) do
+    for _, name in ipairs({ "slow", "trio", "gathered", "cancel", "retry", "late", "stall" }) do
       hashes[name] = keys.create({ name = name }).data.hash
     end
     local function path(name) return "/api/v1/keys/" .. hashes[name] end
     server:fault({ path = path("slow"), delay = 2, count = 1 })
     server:fault({ path = path("trio"), delay = 0.5, count = 3 })
+    server:fault({ path = path("gathered"), delay = 0.5, count = 3 })
     server:fault({ path = path("cancel"), delay = 2, count = 1 })
     server:fault({ path = path("retry"), status = 503, count = 1 })
     server:fault({ path = path("late"), delay = 2, count = 1 })
@@ -108,7 +109,11 @@ describe("modelgates.nvim inside Neovim", function()
       assert.is_nil(finished.error)
       assert.is_true(finished.ms < 1200, "a run of three took " .. finished.ms .. " ms")
     end
-    assert.are.same({ 6 }, report.second_run.values)
+    -- A gather inside a run: its three calls at once, the editor ticking.
+    assert.are.same({ "gathered", "gathered", "gathered" }, report.gathered.values[1])
+    assert.is_true(report.gathered.ms < 1200, "the gather took " .. report.gathered.ms .. " ms")
+    assert.is_true(report.gathered.ticks >= 3, "the timer ticked " .. report.gathered.ticks .. " times")
+    assert.are.same({ 7 }, report.second_run.values)
     assert.are.equal(0, report.connections_opened_by_second_run)
 
     assert.is_true(report.cancel_returned)
@@ -123,11 +128,11 @@ describe("modelgates.nvim inside Neovim", function()
     assert.are.same({ values = { 2 } }, report.retried)
     assert.are.same({ error = "TimeoutError", limit = "timeout", values = {} }, report.timeout)
     assert.are.same({ error = "TimeoutError", limit = "stall_timeout", values = {} }, report.stall)
-    assert.are.same({ values = { 6 } }, report.each)
+    assert.are.same({ values = { 7 } }, report.each)
 
     assert.are.equal("nofile", report.user_command.buftype)
-    assert.are.equal(6, #report.user_command.lines)
-    assert.matches("^slow +%x+  usage %$0%.00$", report.user_command.lines[6])
+    assert.are.equal(7, #report.user_command.lines)
+    assert.matches("^slow +%x+  usage %$0%.00$", report.user_command.lines[7])
 
     assert.is_true(report.notified.error_level)
     assert.matches("NotFoundResponseError", report.notified.message)
