@@ -189,9 +189,9 @@ end
 --- Ends the run now with `err` (a CancelledError, or a TimeoutError for a
 --- deadline): its transfer stops, its timer too, and `on_done(false, err)`
 --- is called at once; `err.request_sent` says whether its last request may
---- have reached the server (even one answered but not yet resumed with). A run that had yielded is never resumed again; one
---- that drives the loop itself sees its call fail with `err`, as does any
---- later call it makes.
+--- have reached the server (even one answered but not yet resumed with).
+--- A run that had yielded is never resumed again; one that drives the loop
+--- itself sees its call fail with `err`, as does any later call it makes.
 function run_methods:cancel(err)
   if self.state ~= "running" then return false end
   local scheduler_of = self.scheduler
