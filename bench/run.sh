@@ -17,7 +17,7 @@
 # interpreters the module is measured on, each built by `make LUA_VERSION=v
 # all`; default "5.1 5.4 luajit", as mk/bench.mk passes it), BENCH_ONLY (a
 # space-separated list of the sections to run, for working on one of them:
-# ceilings calls instructions list memory connections concurrency; default
+# ceilings calls instructions list memory connections concurrency compression; default
 # all; the table shows n/a for the others), BENCH_SEQUENTIAL_CALLS (section
 # 5's sequential keys.get calls at 50 ms each, scaled to 1,000; default 200).
 #
@@ -471,6 +471,14 @@ if [ "$CALLGRIND" = 1 ] && command -v valgrind >/dev/null && [[ " $LUA_VERSIONS 
   record "ir.http.module5.1=$(( (ir_600 - ir_100) / 500 ))"
 fi
 note "many calls at once measured"
+fi
+
+# ---------------------------------------------------------------- 6. compression
+if want compression; then
+for version in $LUA_VERSIONS; do
+  lua_run "$version" "$ROOT/bench/compression.lua" "$REPS" "$version" >>"$RESULTS"
+done
+note "compression measured"
 fi
 
 # ---------------------------------------------------------------- report

@@ -49,6 +49,7 @@ build = {
     ["modelgates.gather"] = "lua/modelgates/gather.lua",
     ["modelgates.health"] = "lua/modelgates/health.lua",
     ["modelgates.host"] = "lua/modelgates/host.lua",
+    ["modelgates.proxy"] = "lua/modelgates/proxy.lua",
     ["modelgates.retry"] = "lua/modelgates/retry.lua",
     ["modelgates.safe"] = "lua/modelgates/safe.lua",
     ["modelgates.scheduler"] = "lua/modelgates/scheduler.lua",

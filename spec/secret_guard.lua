@@ -43,7 +43,11 @@ client.new = function(options)
 end
 
 -- What the command line printed (spec/cli_spec.lua hands it over).
-package.loaded["spec.secret_guard"] = { record = function(text) texts[#texts + 1] = text end }
+-- And secrets that only a spec knows (a proxy's password).
+package.loaded["spec.secret_guard"] = {
+  record = function(text) texts[#texts + 1] = text end,
+  keep_secret = function(secret, kind) secrets[secret] = kind end,
+}
 
 errors.on_new = function(err) made[#made + 1] = err end
 

@@ -66,6 +66,7 @@ end
 support.shared_spec_files = {
   "spec/operations_spec.lua", "spec/errors_spec.lua", "spec/validation_spec.lua",
   "spec/faults_spec.lua", "spec/pagination_spec.lua", "spec/hostile_spec.lua",
+  "spec/compression_spec.lua", "spec/proxy_spec.lua",
 }
 
 --- One table of cases, every transport: `body(it, transport)` declares the
@@ -79,6 +80,71 @@ function support.each_transport(name, body)
       end, transport)
     end)
   end
+end
+
+local spec_dir = debug.getinfo(1, "S").source:match("^@(.*)/support%.lua$") or "spec"
+
+local function shell_output(command)
+  local pipe = assert(io.popen(command, "r"))
+  local text = pipe:read("*a")
+  pipe:close()
+  return text
+end
+
+local proxy_methods = {}
+
+--- What the proxy saw, oldest first: { method, target, auth } with auth
+--- "ok", "missing", "wrong", or "none" when it asks for no credentials.
+function proxy_methods:requests()
+  local seen = {}
+  for line in io.lines(self.log_path) do
+    local method, target, auth = line:match("^(%S+) (%S+) auth=(%S+)$")
+    seen[#seen + 1] = { method = method, target = target, auth = auth }
+  end
+  return seen
+end
+
+function proxy_methods:clear()
+  assert(io.open(self.log_path, "w")):close()
+end
+
+function proxy_methods:stop()
+  if not self.process then return end
+  os.execute("kill " .. self.pid .. " 2>/dev/null")
+  self.process:close()
+  self.process = nil
+  os.remove(self.log_path)
+end
+
+--- A loopback HTTP proxy (spec/proxy_server.lua) for the describe block,
+--- its log cleared before each test. `credentials` ("user:password"): it
+--- asks for them, and the secret guard keeps the password secret.
+function support.proxy(options)
+  local handle = {}
+  busted.setup(function()
+    local self = setmetatable({ log_path = os.tmpname() }, { __index = proxy_methods })
+    local environment = ""
+    if options and options.credentials then
+      local password = options.credentials:match(":(.*)$")
+      local guard = package.loaded["spec.secret_guard"]
+      if guard then guard.keep_secret(password, "a proxy password") end
+      -- coreutils' base64, not the module's: the proxy checks what libcurl sends.
+      local encoded = shell_output("printf %s '" .. options.credentials .. "' | base64 -w0")
+      environment = "MODELGATES_PROXY_AUTHORIZATION='Basic " .. encoded .. "' "
+    end
+    self.process = assert(io.popen(("echo $$; %sexec lua5.1 %s/proxy_server.lua %s $PPID"):format(
+      environment, spec_dir, self.log_path), "r"))
+    self.pid = tonumber(self.process:read("*l"))
+    self.url = self.process:read("*l")
+    assert(self.url and self.url:find("^http://127%.0%.0%.1:%d+$"), "the test proxy did not start")
+    self.port = self.url:match(":(%d+)$")
+    handle.proxy = self
+  end)
+  busted.teardown(function()
+    if handle.proxy then handle.proxy:stop() end
+  end)
+  busted.before_each(function() handle.proxy:clear() end)
+  return handle
 end
 
 --- The one request the server received since the last reset.

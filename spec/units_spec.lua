@@ -142,3 +142,67 @@ describe("an error object", function()
     assert.are.equal("NotFoundResponseError: gone (HTTP 404)!", err .. "!")
   end)
 end)
+
+describe("proxy.choose", function()
+  local proxy = require("modelgates.proxy")
+  local P, Q = "http://proxy.test:3128", "http://other.test:8080"
+  -- { case, server URL, options, environment, proxy expected (nil: none), where it came from }
+  local rows = {
+    { "https: https_proxy", "https://api.test/v1", {}, { https_proxy = P }, P, "https_proxy" },
+    { "https: HTTPS_PROXY", "https://api.test/v1", {}, { HTTPS_PROXY = P }, P, "HTTPS_PROXY" },
+    { "https: lower case first", "https://api.test/v1", {}, { https_proxy = P, HTTPS_PROXY = Q }, P, "https_proxy" },
+    { "https: all_proxy", "https://api.test/v1", {}, { all_proxy = P }, P, "all_proxy" },
+    { "https: ALL_PROXY", "https://api.test/v1", {}, { ALL_PROXY = P }, P, "ALL_PROXY" },
+    { "https: ignores http_proxy", "https://api.test/v1", {}, { http_proxy = P }, nil },
+    { "http: http_proxy", "http://127.0.0.1:8/v1", {}, { http_proxy = P }, P, "http_proxy" },
+    { "http: never HTTP_PROXY", "http://127.0.0.1:8/v1", {}, { HTTP_PROXY = P }, nil },
+    { "http: all_proxy", "http://127.0.0.1:8/v1", {}, { all_proxy = P }, P, "all_proxy" },
+    { "the option over the environment", "https://api.test/v1", { proxy = Q }, { https_proxy = P }, Q, "proxy" },
+    { "false: none, environment ignored", "https://api.test/v1", { proxy = false }, { https_proxy = P }, nil },
+    { "no_proxy: the host", "https://api.test/v1", {}, { https_proxy = P, no_proxy = "api.test" }, nil },
+    { "no_proxy: a parent domain", "https://eu.api.test/v1", {}, { https_proxy = P, no_proxy = "api.test" }, nil },
+    { "no_proxy: a leading dot", "https://eu.api.test/v1", {}, { https_proxy = P, no_proxy = ".api.test" }, nil },
+    { "no_proxy: not a suffix of a label", "https://myapi.test/v1", {}, { https_proxy = P, no_proxy = "api.test" },
+      P, "https_proxy" },
+    { "no_proxy: case and spaces", "https://API.test/v1", {}, { https_proxy = P, no_proxy = "x.test,  Api.Test" },
+      nil },
+    { "NO_PROXY", "https://api.test/v1", {}, { https_proxy = P, NO_PROXY = "*" }, nil },
+    { "no_proxy applies to the option too", "https://api.test/v1", { proxy = Q }, { no_proxy = "api.test" }, nil },
+    { "the no_proxy option over the environment", "https://api.test/v1", { no_proxy = "" },
+      { https_proxy = P, no_proxy = "*" }, P, "https_proxy" },
+    { "no_proxy: an address", "http://127.0.0.1:8/v1", {}, { http_proxy = P, no_proxy = "127.0.0.1" }, nil },
+    { "no_proxy: an address is not a domain", "http://127.0.0.1:8/v1", {}, { http_proxy = P, no_proxy = "0.0.1" },
+      P, "http_proxy" },
+    { "no_proxy: CIDR in", "http://127.0.0.1:8/v1", {}, { http_proxy = P, no_proxy = "127.0.0.0/8" }, nil },
+    { "no_proxy: CIDR out", "http://127.0.0.1:8/v1", {}, { http_proxy = P, no_proxy = "10.0.0.0/8" },
+      P, "http_proxy" },
+    { "no_proxy: IPv6 in brackets", "http://[::1]:8/v1", {}, { http_proxy = P, no_proxy = "[::1]" }, nil },
+    { "an empty variable is unset", "https://api.test/v1", {}, { https_proxy = "", all_proxy = P }, P, "all_proxy" },
+  }
+  for _, row in ipairs(rows) do
+    it(row[1], function()
+      local options, environment = row[3], row[4]
+      local chosen, source = proxy.choose(row[2], function(name, from_env)
+        if not from_env then return options[name] end
+        local value = environment[name]
+        if value ~= "" then return value end
+      end)
+      assert.are.equal(row[5], chosen)
+      assert.are.equal(row[6], source)
+    end)
+  end
+
+  it("finds every form of a proxy URL's credentials that could be echoed, and shows the URL without them",
+    function()
+      local url = "http://me:p%40ss@proxy.test:3128"
+      local secrets = proxy.secrets(url)
+      for _, form in ipairs({ "me:p%40ss", "p%40ss", "p@ss", "bWU6cEBzcw==" }) do
+        local found = false
+        for _, secret in ipairs(secrets) do found = found or secret == form end
+        assert.is_true(found, form)
+      end
+      assert.are.same({}, proxy.secrets("http://proxy.test:3128"))
+      assert.are.equal("http://[REDACTED]@proxy.test:3128", proxy.shown(url))
+      assert.are.equal("http://proxy.test:3128", proxy.shown("http://proxy.test:3128"))
+    end)
+end)

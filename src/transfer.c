@@ -3,8 +3,10 @@
  * while libcurl runs, because a Lua error raised inside a callback would
  * longjmp across libcurl. */
 #define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <ctype.h>
 #include <time.h>
 #include <pthread.h>
@@ -27,6 +29,8 @@ static int buffer_reserve(mg_buffer *buf, size_t cap)
     return 1;
 }
 
+/* Growth stops at the limit: a body that inflates as it is decoded never
+ * holds more memory than the limit allows. */
 static int buffer_append(mg_buffer *buf, const char *data, size_t len)
 {
     if (len > buf->limit - buf->len) {
@@ -37,6 +41,8 @@ static int buffer_append(mg_buffer *buf, const char *data, size_t len)
         size_t cap = buf->cap ? buf->cap : 4096;
         while (cap < buf->len + len)
             cap *= 2;
+        if (cap > buf->limit)
+            cap = buf->limit;
         if (!buffer_reserve(buf, cap))
             return 0;
     }
@@ -71,16 +77,50 @@ static int is_error_status(const mg_transfer *t)
     return status >= 300;
 }
 
+/* The value of the response's header field of this lower-case name, and
+ * its length; NULL when it has none. */
+static const char *head_field(const mg_buffer *head, const char *name, size_t *value_len)
+{
+    size_t name_len = strlen(name), at = 0, i, end;
+    while (at + name_len < head->len) {
+        for (i = 0; i < name_len && tolower((unsigned char)head->data[at + i]) == name[i]; i++)
+            ;
+        for (end = at; end < head->len && head->data[end] != '\n'; end++)
+            ;
+        if (i == name_len && head->data[at + name_len] == ':') {
+            at += name_len + 1;
+            while (at < end && (head->data[at] == ' ' || head->data[at] == '\t'))
+                at++;
+            while (end > at && isspace((unsigned char)head->data[end - 1]))
+                end--;
+            *value_len = end - at;
+            return head->data + at;
+        }
+        at = end + 1;
+    }
+    return NULL;
+}
+
+/* Whether the body is encoded (gzip, br, ...) rather than as it is. */
+static int is_encoded(const mg_transfer *t)
+{
+    size_t len = 0;
+    const char *value = head_field(&t->head, "content-encoding", &len);
+    return value != NULL && !(len == 8 && strncasecmp(value, "identity", 8) == 0);
+}
+
 /* A body of announced length is received into a buffer of that size, at
  * once: growing by doubling would copy a large page several times over, and
- * one larger than the limit is refused before any of it is read. An error
- * status's body is the exception: what fits is kept, the rest is not read,
- * and the typed error of that status is raised all the same. */
+ * one larger than the limit is refused before any of it is read. An encoded
+ * body is the exception: its announced length is not what it decodes to,
+ * and the limit counts decoded bytes, as they arrive. So is an error
+ * status's body: what fits is kept, the rest is not read, and the typed
+ * error of that status is raised all the same. */
 static size_t on_body(char *data, size_t size, size_t count, void *userdata)
 {
     mg_transfer *t = userdata;
     size_t len = size * count;
-    if (t->body.len == 0) {
+    if (t->body.len == 0 && !is_encoded(t)) {
         curl_off_t announced = -1;
         curl_easy_getinfo(t->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced);
         if (announced > (curl_off_t)t->body.limit) {
@@ -471,7 +511,9 @@ static void set_ca(lua_State *L, mg_transfer *t, const char *ca_file, const char
  * request = { method, url, headers = { "Name: value", ... }, body,
  *             timeout, connect_timeout, stall_timeout (seconds),
  *             ca_file, ca_path, max_response_bytes,
- *             once (true: must not be sent twice) } */
+ *             once (true: must not be sent twice),
+ *             compressed (true: ask for compressed responses),
+ *             proxy ("http://host:port"; absent: none) } */
 void mg_transfer_configure(lua_State *L, mg_transfer *t, int request)
 {
     CURL *curl = t->curl;
@@ -480,6 +522,7 @@ void mg_transfer_configure(lua_State *L, mg_transfer *t, int request)
     long connect_timeout_ms = opt_millis_field(L, request, "connect_timeout");
     long stall_ms = opt_millis_field(L, request, "stall_timeout");
     size_t max_body = opt_size_field(L, request, "max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES);
+    const char *proxy;
     if (url == NULL)
         luaL_error(L, "request.url: expected a string");
     set_ca(L, t, opt_string_field(L, request, "ca_file"), opt_string_field(L, request, "ca_path"));
@@ -504,6 +547,15 @@ void mg_transfer_configure(lua_State *L, mg_transfer *t, int request)
     lua_getfield(L, request, "once");
     curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, lua_toboolean(L, -1) ? 1L : 0L);
     lua_pop(L, 1);
+    /* "" is every encoding the linked libcurl decodes; NULL asks for none. */
+    lua_getfield(L, request, "compressed");
+    t->compressed = lua_toboolean(L, -1);
+    curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, t->compressed ? "" : NULL);
+    lua_pop(L, 1);
+    /* Always set: "" means no proxy, so that libcurl never picks one from
+     * the environment behind the caller's back (modelgates.proxy reads it). */
+    proxy = opt_string_field(L, request, "proxy");
+    curl_easy_setopt(curl, CURLOPT_PROXY, proxy != NULL ? proxy : "");
     buffer_restart(&t->body, max_body);
     buffer_restart(&t->head, MG_MAX_HEADER_BYTES);
     t->error_text[0] = '\0';
@@ -548,6 +600,8 @@ static void push_transport_error(lua_State *L, mg_transfer *t, CURLcode code)
     const char *type = "ConnectionError";
     const char *reason = t->error_text[0] ? t->error_text : curl_easy_strerror(code);
     const char *limit = NULL;
+    long proxy_status = 0;
+    curl_easy_getinfo(t->curl, CURLINFO_HTTP_CONNECTCODE, &proxy_status);
     lua_createtable(L, 0, 6);
     if (code == CURLE_OPERATION_TIMEDOUT) {
         type = "TimeoutError";
@@ -557,11 +611,18 @@ static void push_transport_error(lua_State *L, mg_transfer *t, CURLcode code)
         limit = "stall_timeout";
         lua_pushfstring(L, "no byte received or sent for %f seconds", (lua_Number)t->stall_ms / 1000);
         lua_setfield(L, -2, "message");
+    } else if (proxy_status >= 300) {
+        lua_pushfstring(L, "the proxy refused the tunnel to the server: HTTP %d", (int)proxy_status);
+        lua_setfield(L, -2, "message");
+        lua_pushinteger(L, (lua_Integer)proxy_status);
+        lua_setfield(L, -2, "proxy_status");
     } else if (code == CURLE_WRITE_ERROR && (t->body.overflowed || t->head.overflowed)) {
         type = "ResponseValidationError";
         limit = t->body.overflowed ? "max_response_bytes" : "max_header_bytes";
-        lua_pushfstring(L, "response %s exceed %f bytes", t->body.overflowed ? "body" : "headers",
-                        (lua_Number)(t->body.overflowed ? t->body.limit : t->head.limit));
+        char text[64];
+        snprintf(text, sizeof text, "response %s %lu bytes", t->body.overflowed ? "body exceeds" : "headers exceed",
+                 (unsigned long)(t->body.overflowed ? t->body.limit : t->head.limit));
+        lua_pushstring(L, text);
         lua_setfield(L, -2, "message");
     }
     if (limit != NULL) {
@@ -579,7 +640,9 @@ static void push_transport_error(lua_State *L, mg_transfer *t, CURLcode code)
     lua_setfield(L, -2, "request_sent");
     lua_pushinteger(L, t->requests_sent);
     lua_setfield(L, -2, "requests_sent");
-    lua_pushboolean(L, is_transient(code));
+    /* A proxy that refuses the tunnel (407, 403) will refuse it again; one
+     * that could not reach the server (502, 503, 504) may not. */
+    lua_pushboolean(L, proxy_status >= 300 ? proxy_status >= 500 : is_transient(code));
     lua_setfield(L, -2, "transient");
     lua_pushinteger(L, (lua_Integer)code);
     lua_setfield(L, -2, "curl_code");
@@ -594,6 +657,21 @@ int mg_transfer_push_result(lua_State *L, mg_transfer *t, CURLcode code)
     if (code != CURLE_OK) {
         lua_pushnil(L);
         push_transport_error(L, t, code);
+        return 2;
+    }
+    if (!t->compressed && is_encoded(t)) {
+        /* libcurl left it as it came: what the caller gets could not be JSON. */
+        lua_pushnil(L);
+        lua_createtable(L, 0, 5);
+        lua_pushliteral(L, "the response body is encoded (Content-Encoding), though no encoding was asked for");
+        lua_setfield(L, -2, "message");
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "request_sent");
+        lua_pushinteger(L, t->requests_sent);
+        lua_setfield(L, -2, "requests_sent");
+        lua_pushboolean(L, 0);
+        lua_setfield(L, -2, "transient");
+        mg_push_error(L, "ResponseValidationError");
         return 2;
     }
     curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);

@@ -45,6 +45,8 @@ typedef struct {
     /* The signal guard even where libcurl needs none, so that the guarded
      * path is tested too. */
     int always_guard_sigpipe;
+    /* Whether this request asked for a compressed response. */
+    int compressed;
     /* Whether this request needs the guard: see mg_transfer_configure. */
     int guard_sigpipe;
     /* Kept on the handle while the request's header lines stay the same. */

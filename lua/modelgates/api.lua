@@ -134,6 +134,14 @@ return {
     max_response_bytes = { type = "integer", min = 1, max = 2 ^ 32 - 1 },
     page_size = { type = "integer", min = 1, max = 2 ^ 31 - 1 },
     debug = { type = "function" },
+    --- Ask for compressed responses (default true).
+    compression = { type = "boolean" },
+    --- "http://[user:password@]host:port", or false for none with the
+    --- environment ignored; unset, the environment's, as curl reads it
+    --- (modelgates.proxy).
+    proxy = { type = "proxy_url" },
+    --- Hosts reached without the proxy, comma-separated, as in no_proxy.
+    no_proxy = { type = "host_list" },
     --- In OpenResty: "cosocket" (the default where the phase allows it) or
     --- "curl" (blocks the worker); elsewhere only "curl" works.
     transport = { type = "enum", values = { "curl", "cosocket" } },

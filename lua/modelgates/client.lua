@@ -9,6 +9,7 @@ local api = require("modelgates.api")
 local validate = require("modelgates.validate")
 local retry = require("modelgates.retry")
 local host = require("modelgates.host")
+local proxy = require("modelgates.proxy")
 
 local null = core.null
 local unpack = table.unpack or unpack -- luacheck: ignore 143
@@ -35,32 +36,53 @@ local function merge_options(client_options, call_options)
 end
 
 local function is_loopback(host_name)
-  return host_name == "localhost" or host_name == "[::1]" or host_name:find("^127%.%d+%.%d+%.%d+$") ~= nil
+  return host_name == "localhost" or host_name == "::1" or host_name:find("^127%.%d+%.%d+%.%d+$") ~= nil
 end
 
---- A key is never sent in clear over a network by accident, nor to a host
+--- A key is never sent in clear over a network by accident: not to a host
+--- that is not loopback, not through a proxy that is not, and not to a host
 --- hidden behind user info ("http://127.0.0.1@elsewhere/").
-local function check_server_url(url, options, context)
-  local scheme, authority = url:match("^(%a+)://([^/?#]*)")
-  if authority:find("@", 1, true) then
+local function check_server_url(url, options, proxy_url, context)
+  local scheme, host_name, userinfo = proxy.split_url(url)
+  if userinfo then
     validate.fail(context, "server_url", "a URL without user info", url)
   end
-  local host_name = authority:match("^(%[.-%])") or authority:gsub(":%d*$", "")
-  if scheme == "http" and not options.allow_insecure_http and not is_loopback(host_name:lower()) then
-    validate.fail(context, "server_url", "https:// (http:// only to a loopback host, unless allow_insecure_http = true)",
-      url)
+  if scheme == "http" and not options.allow_insecure_http then
+    if not is_loopback(host_name) then
+      validate.fail(context, "server_url",
+        "https:// (http:// only to a loopback host, unless allow_insecure_http = true)", url)
+    end
+    if proxy_url and not is_loopback((select(2, proxy.split_url(proxy_url)))) then
+      validate.fail(context, "server_url", "https:// when the proxy is not on loopback (through it, http:// "
+        .. "would show the key to the network), unless allow_insecure_http = true", url)
+    end
   end
 end
 
 --- An option given neither to the client nor to the call comes from the
 --- environment; it is checked like the option itself. `env_seen` records
 --- what was read, so that a plan made with it is remade when it changes.
+local function read_env(name, env_seen)
+  local value = os.getenv(name)
+  env_seen[name] = value or false
+  if value ~= "" then return value end
+end
+
 local function option_or_env(options, name, env_name, context, env_seen)
   if options[name] ~= nil then return options[name] end
-  local value = os.getenv(env_name)
-  env_seen[env_name] = value or false
-  if value == nil or value == "" then return nil end
+  local value = read_env(env_name, env_seen)
+  if value == nil then return nil end
   return validate.value(api.options[name], value, context, env_name)
+end
+
+--- The plan's proxy, if any (modelgates.proxy), checked like the option.
+local function resolve_proxy(options, server_url, context, env_seen)
+  local chosen, source = proxy.choose(server_url, function(name, from_env)
+    if not from_env then return options[name] end
+    return read_env(name, env_seen)
+  end)
+  if chosen == nil then return nil end
+  return validate.value(api.options.proxy, proxy.with_scheme(chosen), context, source)
 end
 
 local function resolve_api_key(options, context, env_seen)
@@ -116,11 +138,16 @@ local function make_plan(client_options, call, context)
   local api_key = resolve_api_key(options, context, env_seen)
   local base = option_or_env(options, "server_url", "MODELGATES_BASE_URL", context, env_seen)
     or api.default_server_url
-  check_server_url(base, options, context)
+  local proxy_url = resolve_proxy(options, base, context, env_seen)
+  check_server_url(base, options, proxy_url, context)
   local call_headers = call and call.headers
+  local secrets = proxy_url and proxy.secrets(proxy_url) or {}
+  table.insert(secrets, 1, api_key)
   return {
     options = options,
     api_key = api_key,
+    proxy_url = proxy_url,
+    secrets = secrets,
     retry_settings = retry.settings(options),
     base_url = base:gsub("/+$", ""),
     header_lines = request_header_lines(options, api_key, client_options.headers, call_headers, false),
@@ -181,6 +208,8 @@ local function build_request(self, context, op, path, input, call_options)
     ca_path = options.ca_path,
     max_response_bytes = options.max_response_bytes,
     once = op.once,
+    compressed = options.compression ~= false,
+    proxy = plan.proxy_url,
   }, plan
 end
 
@@ -241,7 +270,8 @@ local function trace_request(options, request, attempt)
   for i, line in ipairs(request.headers) do
     shown[i] = line:sub(1, 14):lower() == "authorization:" and "Authorization: [REDACTED]" or line
   end
-  trace(options, "attempt %d: %s %s [%s]%s", attempt, request.method, request.url, table.concat(shown, "; "),
+  trace(options, "attempt %d: %s %s%s [%s]%s", attempt, request.method, request.url,
+    request.proxy and " via proxy " .. proxy.shown(request.proxy) or "", table.concat(shown, "; "),
     request.body and (" with a %d-byte body"):format(#request.body) or "")
 end
 
@@ -286,6 +316,7 @@ local function run(self, context, op, path, input, call_options)
   while true do
     if options.debug then trace_request(options, request, attempt + 1) end
     local res, err = on:perform(self, request)
+    if err then errors.redact(err, plan.secrets) end
     -- libcurl re-sends on its own when a reused connection died unanswered:
     -- each request sent is an attempt, and the first one's outcome unknown.
     local sent = (res or err).requests_sent
@@ -301,8 +332,10 @@ local function run(self, context, op, path, input, call_options)
         err.body_truncated = true
         err.message = tostring(err.message) .. " (its body was cut at max_response_bytes)"
       end
-      -- What the server sent back may echo the key, or carry a create's.
-      errors.redact(err, { plan.api_key, type(body) == "table" and type(body.key) == "string" and body.key or nil })
+      -- What the server or a proxy sent back may echo a secret, or carry a
+      -- create's key.
+      errors.redact(err, plan.secrets)
+      if type(body) == "table" and type(body.key) == "string" then errors.redact(err, { body.key }) end
       if op.absent_means_done and outcome_unknown and res.status == 404 then
         local done = {}
         for field, value in pairs(op.absent_means_done) do done[field] = value end

@@ -172,7 +172,7 @@ end
 --- answer stands with what fits of its body (the rest is never read).
 function exchange:too_large(parts)
   if self.status < 300 then
-    error(failure("ResponseValidationError", ("response body exceed %d bytes"):format(self.max_body),
+    error(failure("ResponseValidationError", ("response body exceeds %d bytes"):format(self.max_body),
       { limit = "max_response_bytes", requests_sent = self.requests_sent }), 0)
   end
   self.body_truncated = true
@@ -260,6 +260,12 @@ function exchange:send_and_receive(text)
     if res.status == 101 then self:malformed("an unasked-for 101 Switching Protocols") end
   until res.status >= 200
   local body, keep = self:read_body(res)
+  -- Never asked for here (no inflate in nginx's Lua API): a body that is
+  -- encoded all the same could not be JSON.
+  if (res.headers["content-encoding"] or "identity"):lower() ~= "identity" then
+    error(failure("ResponseValidationError", "the response body is encoded (Content-Encoding), though no "
+      .. "encoding was asked for", { requests_sent = self.requests_sent }), 0)
+  end
   res.body, res.body_truncated = body, self.body_truncated
   -- HTTP/1.1 keeps the connection unless told otherwise; 1.0 only when told.
   local connection = (res.headers.connection or ""):lower()
@@ -277,6 +283,14 @@ local function perform(_, _, request)
       return nil, failure("ValidationError", "modelgates: a request header line holds CR, LF or NUL",
         { field = "headers" })
     end
+  end
+  -- A tunnel over a cosocket would be an HTTP CONNECT client of this
+  -- module's own, with the proxy's TLS and authentication to get right;
+  -- nginx offers none, so none is pretended.
+  if request.proxy then
+    return nil, failure("ValidationError", "modelgates: the cosocket transport cannot go through a proxy: "
+      .. "pass proxy = false to connect directly, or transport = \"curl\" (which blocks the worker)",
+      { field = "proxy" })
   end
   if request.ca_file or request.ca_path then
     return nil, failure("ValidationError", "modelgates: ca_file and ca_path do not apply under OpenResty's "

@@ -17,6 +17,7 @@ local x509 = require "openssl.x509"
 local x509_altname = require "openssl.x509.altname"
 local x509_extension = require "openssl.x509.extension"
 local x509_name = require "openssl.x509.name"
+local zlib = require "zlib"
 
 -- A private instance, so the settings below never leak into other cjson users in this process.
 local cjson = require("cjson").new()
@@ -304,6 +305,7 @@ local FAULT_FIELDS = {
 	drop = one_of({before_response = true, after_headers = true, mid_body = true},
 		"before_response, after_headers or mid_body"),
 	chunked = is_boolean,
+	inflate_to = integer_between(11, 1024 * 1024 * 1024, "a number of bytes from 11 to 1 GiB"),
 }
 
 local function check_fault_list(value, name)
@@ -562,7 +564,8 @@ local function reset_state(self)
 	self.log = {}
 	self.faults = {}
 	-- in_flight: API requests being answered now; max_in_flight: the most at once.
-	self.stats = {connections = 0, requests = 0, in_flight = 0, max_in_flight = 0}
+	-- body_bytes_sent: bytes of API response bodies as sent, compressed or not.
+	self.stats = {connections = 0, requests = 0, in_flight = 0, max_in_flight = 0, body_bytes_sent = 0}
 	-- Weak keys: a closed connection is forgotten, only its count remains.
 	self.api_connections = setmetatable({}, {__mode = "k"})
 end
@@ -731,7 +734,7 @@ end
 -- A fault that replaces or drops the answer stands in for the operation unless told to apply it;
 -- one that only delays, reframes or adds headers still lets the operation happen.
 local function fault_skips_operation(fault)
-	return not fault.apply and (fault.status or fault.body or fault.drop) ~= nil
+	return not fault.apply and (fault.status or fault.body or fault.drop or fault.inflate_to) ~= nil
 end
 
 local function faulted_answer(fault, status, body)
@@ -745,6 +748,67 @@ local function faulted_answer(fault, status, body)
 	return fault_status, body
 end
 
+---------------------------------------------------------------------------------------------------
+-- Compression: gzip when the request accepts it, as the real API's front end does.
+
+local GZIP_WINDOW_BITS = 31
+
+local function accepts_gzip(headers)
+	for item in (headers:get_comma_separated("accept-encoding") or ""):gmatch("[^,]+") do
+		local coding = item:match("^%s*([^;%s]+)")
+		local quality = tonumber(item:match(";%s*[qQ]%s*=%s*([%d.]+)") or "1")
+		if coding and (coding:lower() == "gzip" or coding == "*") and quality and quality > 0 then
+			return true
+		end
+	end
+	return false
+end
+
+-- The last body compressed, and its gzip: a benchmark asking for the same page again measures
+-- the client, not this server's deflate.
+local last_plain, last_gzip
+
+local function gzip(text)
+	if text ~= last_plain then
+		last_plain, last_gzip = text, (zlib.deflate(zlib.BEST_COMPRESSION, GZIP_WINDOW_BITS)(text, "finish"))
+	end
+	return last_gzip
+end
+
+-- A valid JSON document of `size` bytes, mostly spaces, gzipped a mebibyte at a time: 64 MiB
+-- of it is about 64 KiB on the wire, the ratio of a compression bomb. Kept per size, as a test
+-- may send the same one more than once.
+local bombs = {}
+
+local function compression_bomb(size)
+	if not bombs[size] then
+		local deflate = zlib.deflate(zlib.BEST_COMPRESSION, GZIP_WINDOW_BITS)
+		local parts, step = {(deflate('{"data":['))}, 1024 * 1024
+		local spaces, left = string.rep(" ", step), size - 11
+		while left > 0 do
+			parts[#parts + 1] = (deflate(left >= step and spaces or spaces:sub(1, left)))
+			left = left - step
+		end
+		parts[#parts + 1] = (deflate("]}", "finish"))
+		bombs[size] = table.concat(parts)
+	end
+	return bombs[size]
+end
+
+-- The body as sent, and its Content-Encoding if any.
+local function encoded_body(request, body, fault)
+	if request.method == "HEAD" then
+		return ""
+	end
+	if fault.inflate_to then
+		return compression_bomb(fault.inflate_to), "gzip"
+	end
+	if body ~= "" and accepts_gzip(request.headers) then
+		return gzip(body), "gzip"
+	end
+	return body
+end
+
 -- Bypasses HTTP's orderly end so that the client sees the connection die mid-exchange.
 local function hard_close(stream)
 	local socket = stream.connection:take_socket()
@@ -753,19 +817,20 @@ local function hard_close(stream)
 	end
 end
 
-local function send(stream, request, status, body, fault)
+local function send(stream, status, body, encoding, fault)
 	if fault.delay then
 		cqueues.sleep(fault.delay)
 	end
 	if fault.drop == "before_response" then
 		return hard_close(stream)
 	end
-	if request.method == "HEAD" then
-		body = ""
-	end
 	local headers = http_headers.new()
 	headers:append(":status", tostring(status))
 	headers:append("content-type", "application/json")
+	headers:append("vary", "accept-encoding")
+	if encoding then
+		headers:append("content-encoding", encoding)
+	end
 	for name, value in pairs(fault.headers) do
 		headers:upsert(name, value)
 	end
@@ -812,7 +877,7 @@ local function on_stream(self, stream)
 	local request = {method = headers:get(":method"), path = path, query = query, headers = headers, body = body}
 	if path:match("^/__control/") then
 		local status, text = dispatch(self, CONTROL_ROUTES, request, authorize_control)
-		return send(stream, request, status, text, NO_FAULT)
+		return send(stream, status, request.method == "HEAD" and "" or text, nil, NO_FAULT)
 	end
 	-- Connections are counted at their first API request, so that a test's own control
 	-- connections never blur how many connections the client under test opened.
@@ -831,7 +896,9 @@ local function on_stream(self, stream)
 		commit()
 	end
 	status, text = faulted_answer(fault, status, text)
-	send(stream, request, status, text, fault)
+	local sent, encoding = encoded_body(request, text, fault)
+	stats.body_bytes_sent = stats.body_bytes_sent + #sent
+	send(stream, status, sent, encoding, fault)
 	stats.in_flight = stats.in_flight - 1
 end
 

@@ -25,6 +25,9 @@
 ---@field max_response_bytes? integer a larger response body is an error (default 16 MiB)
 ---@field page_size? integer the server's page size, which `each` steps by (default 100)
 ---@field debug? fun(line: string) called with one line per attempt, outcome and wait; never a secret
+---@field compression? boolean ask for compressed responses (default true); max_response_bytes counts decoded bytes. Not over cosockets, which never ask
+---@field proxy? string|false "http://[user:password@]host:port"; false: none, the environment ignored; unset: https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY (http_proxy for http://), as curl reads them. Not over cosockets
+---@field no_proxy? string hosts reached without the proxy, comma-separated ("*", names with their subdomains, addresses, IPv4 CIDR); else no_proxy or NO_PROXY
 ---@field transport? "curl"|"cosocket" OpenResty only: cosockets (the default where the phase allows them) or libcurl, which blocks the worker
 
 ---@class ModelGatesRetries
@@ -219,6 +222,8 @@
 ---@field ca_path string|nil
 ---@field max_response_bytes integer|nil
 ---@field once boolean|nil must never be sent twice (create): a fresh connection, no silent re-send
+---@field compressed boolean|nil ask for a compressed response, and decode it
+---@field proxy string|nil "http://[user:password@]host:port"; nil: none (the environment is the engine's to read)
 
 ---Where a call runs (`require("modelgates.host")`): the engine asks the host to perform, wait and tell the time.
 ---@class ModelGatesHost
@@ -369,6 +374,7 @@
 ---The transport could not complete the exchange.
 ---@class ModelGatesConnectionError: ModelGatesError
 ---@field curl_code integer|nil libcurl's CURLcode, from the libcurl transports
+---@field proxy_status integer|nil the HTTP status with which the proxy refused the tunnel (407: its credentials)
 ---@field transient boolean whether another try may meet a different fate (the retry policy reads it)
 ---@field request_sent boolean|nil whether the request left before the failure
 ---@field attempts integer how many tries were made

@@ -117,6 +117,19 @@ local checkers = {
     end
     return nil, "an http:// or https:// URL"
   end,
+  --- A proxy URL of its own scheme: https to a proxy, and SOCKS, are not
+  --- offered, so that nothing untested is.
+  proxy_url = function(_, value)
+    if value == false then return false end
+    if type(value) == "string" and value:find("^[Hh][Tt][Tt][Pp]://[^/?#]+/?$") and not value:find("[%s%z]") then
+      return value
+    end
+    return nil, "an http:// proxy URL (http://[user:password@]host:port), or false for none"
+  end,
+  host_list = function(_, value)
+    if type(value) == "string" and not value:find("[%z\1-\8\10-\31\127]") then return value end
+    return nil, 'a list of hosts separated by commas ("" for none)'
+  end,
   header_value = function(_, value)
     if is_header_safe(value) then return value end
     return nil, "a non-empty string without control characters"
