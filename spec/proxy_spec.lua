@@ -18,9 +18,9 @@ support.each_transport("proxies", function(it, transport)
   local guarded = support.proxy({ credentials = "tester:" .. PASSWORD })
   local tunnels = transport.libcurl
 
-  --- The call's outcome where the transport goes through proxies, or the refusal where not.
+  --- `check(pcall(call))` where the transport goes through proxies; elsewhere, the refusal.
   local function through_proxy(call, check)
-    if tunnels then return check(call()) end
+    if tunnels then return check(pcall(call)) end
     local err = support.raises(errors.ValidationError, call)
     assert.are.equal("proxy", err.field)
     assert.matches("cosocket transport cannot go through a proxy", err.message)
@@ -29,7 +29,9 @@ support.each_transport("proxies", function(it, transport)
   end
 
   it("https goes through a CONNECT tunnel: the proxy sees the host and port, never the request", function()
-    through_proxy(function() return tls.server:client({ proxy = open.proxy.url }).keys.list() end, function(page)
+    local client = tls.server:client({ proxy = open.proxy.url })
+    through_proxy(client.keys.list, function(ok, page)
+      assert.is_true(ok, tostring(page))
       assert.are.same({}, page.data)
       local port = tls.server.url:match(":(%d+)/")
       assert.are.same({ { method = "CONNECT", target = "127.0.0.1:" .. port, auth = "none" } },
@@ -40,7 +42,8 @@ support.each_transport("proxies", function(it, transport)
 
   it("http to loopback is forwarded, with the proxy's credentials from its URL", function()
     local proxy_url = authorized(guarded.proxy.url, PASSWORD)
-    through_proxy(function() return plain.server:client({ proxy = proxy_url }).keys.list() end, function()
+    through_proxy(plain.server:client({ proxy = proxy_url }).keys.list, function(ok, err)
+      assert.is_true(ok, tostring(err))
       local seen = guarded.proxy:requests()
       assert.are.equal(1, #seen)
       assert.are.equal("GET", seen[1].method)
@@ -58,7 +61,7 @@ support.each_transport("proxies", function(it, transport)
       local lines = {}
       local client = tls.server:client({ proxy = authorized(guarded.proxy.url, wrong),
         debug = function(line) lines[#lines + 1] = line end })
-      through_proxy(function() return pcall(client.keys.list) end, function(ok, err)
+      through_proxy(client.keys.list, function(ok, err)
         assert.is_false(ok)
         assert.is_true(err:is(errors.ConnectionError), tostring(err))
         assert.are.equal(407, err.proxy_status)
@@ -76,7 +79,7 @@ support.each_transport("proxies", function(it, transport)
 
   it("a proxy that does not answer is a ConnectionError worth another try, nothing sent", function()
     local client = plain.server:client({ proxy = CLOSED_PORT_PROXY, retries = false })
-    through_proxy(function() return pcall(client.keys.list) end, function(ok, err)
+    through_proxy(client.keys.list, function(ok, err)
       assert.is_false(ok)
       assert.is_true(err:is(errors.ConnectionError), tostring(err))
       assert.is_true(err.transient)

@@ -139,7 +139,7 @@ describe("modelgates.nvim inside Neovim", function()
     assert.is_nil(report.notified.message:find(server.management_key, 1, true))
   end)
 
-  it("runs the suite's shared cases (operations, errors, validation, faults, pagination) through modelgates.nvim",
+  it("runs the suite's shared cases (support.shared_spec_files: operations to proxies) through modelgates.nvim",
     function()
       local output, status = run_script(handle.server, process.root .. "/spec/hosts/neovim_cases.lua", nil, {})
       local failed = {}

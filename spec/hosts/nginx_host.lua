@@ -314,7 +314,7 @@ describe("inside nginx on cosockets (spec/hosts/nginx_cosocket.conf, one worker)
     assert.matches("ngx.timer.at", result, 1, true)
   end)
 
-  it("runs the suite's shared cases (operations, errors, validation, faults, pagination) on cosockets", function()
+  it("runs the suite's shared cases (support.shared_spec_files: operations to proxies) on cosockets", function()
     -- The fault cases make nginx log refused connections and timeouts.
     nginx.error_log_expected = true
     local out = os.tmpname()
