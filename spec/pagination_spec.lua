@@ -23,7 +23,7 @@ end
 support.each_transport("keys.each with the API's page of 100", function(it)
   local handle = support.server()
 
-  it("yields all 250 keys over three pages, newest first, and stops at the short page", function()
+  it("yields all 250 keys over three pages, newest first, and stops at the empty page after them", function()
     local server = handle.server
     server:seed({ count = 250 })
     local listed = {}
@@ -32,7 +32,7 @@ support.each_transport("keys.each with the API's page of 100", function(it)
     assert.are.equal(250, #hashes)
     assert.is_false(seen_twice)
     for _, hash in ipairs(hashes) do assert.is_true(listed[hash]) end
-    assert.are.equal("0,100,200", offsets(server))
+    assert.are.equal("0,100,200,250", offsets(server))
   end)
 end)
 
@@ -42,7 +42,20 @@ support.each_transport("keys.each with a page size of 2", function(it)
 
   before_each(function()
     server = handle.server
-    keys = server:client({ page_size = 2 }).keys
+    keys = server:client().keys
+  end)
+
+  it("does not stop at a short page: the server's page size is not the client's to know", function()
+    server:seed({ count = 5 })
+    assert.are.equal(5, #collect(keys.each()))
+    assert.are.equal("0,2,4,5", offsets(server))
+  end)
+
+  it("stops at a page with nothing new, from a server that ignores the offset", function()
+    local same_page = ('{"data":[{"hash":"%s"},{"hash":"%s"}]}'):format(("a"):rep(64), ("b"):rep(64))
+    server:fault({ path = "/api/v1/keys", count = 3, body = same_page })
+    assert.are.equal(2, #collect(keys.each()))
+    assert.are.equal("0,2", offsets(server))
   end)
 
   it("asks for one more, empty page after a full last page", function()

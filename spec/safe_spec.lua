@@ -8,7 +8,7 @@ describe("modelgates.safe", function()
 
   before_each(function()
     server = handle.server
-    keys = assert(safe.new({ api_key = server.management_key, server_url = server.url, page_size = 2,
+    keys = assert(safe.new({ api_key = server.management_key, server_url = server.url,
       retries = false })).keys
   end)
 

@@ -22,9 +22,6 @@ local limit = { type = "number", min = 0, nullable = true }
 local hash = { "hash" }
 
 return {
-  --- The API's page size for `list`; `each` steps by it.
-  page_size = 100,
-
   default_server_url = "https://modelgates.ai/api/v1",
 
   operations = {
@@ -132,7 +129,6 @@ return {
     ca_path = { type = "string" },
     -- The C core counts bytes in 32 bits.
     max_response_bytes = { type = "integer", min = 1, max = 2 ^ 32 - 1 },
-    page_size = { type = "integer", min = 1, max = 2 ^ 31 - 1 },
     debug = { type = "function" },
     --- Ask for compressed responses (default true).
     compression = { type = "boolean" },

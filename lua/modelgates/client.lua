@@ -418,36 +418,39 @@ local function bind(self, keys, name, op)
   end)
 end
 
---- An iterator over every key of every page of `list`.
+--- An iterator over every key of every page of `list`. It stops at an
+--- empty page, or at one with nothing it has not yielded (a server that
+--- ignored the offset), never at a short page: the server's page size is
+--- the server's, and a short page may come before a full one.
 local function bind_each(self, keys)
   local list_query = api.operations.list.query
   local context = "modelgates.keys.each"
   return method_of(keys, function(_, params, call_options)
     local query = validate.fields(list_query, params, context, "params.")
-    local options = validate.fields(api.options, call_options, context, "options.")
-    local page_size = options.page_size or self.options.page_size or api.page_size
+    validate.fields(api.options, call_options, context, "options.")
     local offset = (query.offset == nil or query.offset == null) and 0 or query.offset
-    local page, index, last_page = {}, 0, false
+    local page, index, fresh, done = {}, 0, true, false
     local seen = {}
     -- Lua 5.4's generic for closes this on `break`: the walk lets go of its
     -- page and of what it has seen (older Lua takes three values and no more).
-    local walk = setmetatable({}, { __close = function() page, seen, last_page = {}, {}, true end })
+    local walk = setmetatable({}, { __close = function() page, seen, done = {}, {}, true end })
     return function()
       while true do
         index = index + 1
         local key = page[index]
         if key then
           if not seen[key.hash] then
-            seen[key.hash] = true
+            seen[key.hash], fresh = true, true
             return key
           end
-        elseif last_page then
+        elseif done or not fresh then
+          done = true
           return nil
         else
           query.offset = offset
-          page, index = keys.list(query, call_options).data, 0
+          page, index, fresh = keys.list(query, call_options).data, 0, false
           offset = offset + #page
-          last_page = #page < page_size
+          done = #page == 0
         end
       end
     end, nil, nil, walk

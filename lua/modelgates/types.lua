@@ -23,7 +23,6 @@
 ---@field ca_file? string CA certificates (PEM) to verify the server with
 ---@field ca_path? string a directory of CA certificates
 ---@field max_response_bytes? integer a larger response body is an error (default 16 MiB)
----@field page_size? integer the server's page size, which `each` steps by (default 100)
 ---@field debug? fun(line: string) called with one line per attempt, outcome and wait; never a secret
 ---@field compression? boolean ask for compressed responses (default true); max_response_bytes counts decoded bytes. Not over cosockets, which never ask
 ---@field proxy? string|false "http://[user:password@]host:port"; false: none, the environment ignored; unset: https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY (http_proxy for http://), as curl reads them. Not over cosockets
