@@ -422,7 +422,7 @@ end
 --- empty page, or at one with nothing it has not yielded (a server that
 --- ignored the offset), never at a short page: the server's page size is
 --- the server's, and a short page may come before a full one.
-local function bind_each(self, keys)
+local function bind_each(keys)
   local list_query = api.operations.list.query
   local context = "modelgates.keys.each"
   return method_of(keys, function(_, params, call_options)
@@ -486,7 +486,7 @@ function client.new(options)
   for name, op in pairs(api.operations) do
     keys[name] = bind(self, keys, name, op)
   end
-  keys.each = bind_each(self, keys)
+  keys.each = bind_each(keys)
   self.keys = keys
   return self
 end
