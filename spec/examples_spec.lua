@@ -29,3 +29,42 @@ describe("examples/disable_workspace.lua", function()
     assert.are.equal(30, updates)
   end)
 end)
+
+describe("modelgates.main", function()
+  local handle = support.server()
+
+  --- Runs `script` in a new process of the suite's interpreter; returns its stdout, stderr and
+  --- exit status.
+  local function run_script(script)
+    local stderr_path = os.tmpname()
+    local command = ("MODELGATES_API_KEY=%s MODELGATES_BASE_URL=%s %s -e %q 2>%s; echo \"exit=$?\""):format(
+      handle.server.management_key, handle.server.url, LUA, script, stderr_path)
+    local pipe = assert(io.popen(command))
+    local stdout, status = pipe:read("*a"):match("^(.-)exit=(%d+)\n$")
+    pipe:close()
+    local file = assert(io.open(stderr_path))
+    local stderr = file:read("*a")
+    file:close()
+    os.remove(stderr_path)
+    return stdout, stderr, tonumber(status)
+  end
+
+  it("prints an uncaught error object's one line and a traceback, and exits with 1, on every Lua", function()
+    local stdout, stderr, status = run_script([[
+      local modelgates = require("modelgates")
+      modelgates.main(function() modelgates.keys.get(("ab"):rep(32)) end)
+      print("not reached")]])
+    assert.are.equal("", stdout)
+    assert.matches("^[^\n]*: NotFoundResponseError: [^\n]+ %(HTTP 404%)\nstack traceback:\n", stderr)
+    assert.is_nil(stderr:find("error object is not a string", 1, true))
+    assert.are.equal(1, status)
+  end)
+
+  it("returns what the function returns, arguments passed through", function()
+    local stdout, _, status = run_script([[
+      local modelgates = require("modelgates")
+      print(modelgates.main(function(a, b, c) return #modelgates.keys.list().data, a, b, c end, 1, nil, 3))]])
+    assert.are.equal("0\t1\tnil\t3\n", stdout)
+    assert.are.equal(0, status)
+  end)
+end)

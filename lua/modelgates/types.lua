@@ -179,6 +179,8 @@
 ---@field new fun(options?: ModelGatesOptions): ModelGatesClient
 ---Runs each function of `tasks` as a coroutine; their module calls run at the same time. Never raises for a task's error.
 ---@field gather fun(tasks: function[], options?: ModelGatesGatherOptions): ModelGatesGatherResult[]
+---Runs a script's main function: returns what it returns; if it raises, prints the error's one-line form and a traceback on stderr and exits with status 1 (Lua 5.1's interpreter would print "(error object is not a string)"). For scripts, not inside Neovim or nginx.
+---@field main fun(fn: function, ...: any): ...
 
 ---@class ModelGatesGatherOptions
 ---@field concurrency? integer most tasks in flight at once (default 16)
