@@ -25,3 +25,41 @@ describe("over https", function()
     assert.are.same({}, server:requests())
   end)
 end)
+
+describe("the local server's report of refused handshakes", function()
+  local ROOT = debug.getinfo(1, "S").source:match("^@(.-)spec/tls_spec%.lua$") or ""
+
+  --- Starts the server with `flags`, has a client refuse its certificate, stops it; returns what
+  --- it wrote on stderr.
+  local function stderr_after_refusal(flags)
+    local stderr_path = os.tmpname()
+    local process = assert(io.popen(("echo $$; exec %sbin/modelgates-server --tls --port 0 --watch-pid $PPID %s 2>%s")
+      :format(ROOT, flags, stderr_path)))
+    local pid, url = process:read("*l"), process:read("*l")
+    local ok = pcall(function()
+      modelgates.new({ api_key = "mg-dev-management-key", server_url = url, retries = false }).keys.list()
+    end)
+    -- The server notices the refusal a moment after the client: up to a second to write of it.
+    local text = ""
+    for _ = 1, 10 do
+      local file = assert(io.open(stderr_path))
+      text = file:read("*a")
+      file:close()
+      if text ~= "" then break end
+      os.execute("sleep 0.1")
+    end
+    os.execute("kill " .. pid)
+    process:close()
+    os.remove(stderr_path)
+    assert.is_false(ok, "the client trusted an unknown CA")
+    return text
+  end
+
+  it("is left to the client by default, keeping the suite's output clean", function()
+    assert.are.equal("", stderr_after_refusal(""))
+  end)
+
+  it("is on stderr with --verbose", function()
+    assert.matches("modelgates%-server: wrap failed: ", stderr_after_refusal("--verbose"))
+  end)
+end)

@@ -206,3 +206,26 @@ describe("proxy.choose", function()
       assert.are.equal("http://proxy.test:3128", proxy.shown("http://proxy.test:3128"))
     end)
 end)
+
+describe("an error's one-line form", function()
+  -- { error type, fields, the line }
+  local rows = {
+    { "NotFoundResponseError", { message = "gone", status_code = 404, attempts = 1, elapsed = 0.01 },
+      "NotFoundResponseError: gone (HTTP 404)" },
+    { "InternalServerResponseError", { message = "boom", status_code = 500, attempts = 4, elapsed = 3.14 },
+      "InternalServerResponseError: boom (HTTP 500; 4 attempts in 3.1 s)" },
+    { "ConnectionError", { message = "Connection refused", attempts = 1, elapsed = 0.002 },
+      "ConnectionError: Connection refused (1 attempt in 0.0 s)" },
+    { "TimeoutError", { message = "Operation timed out after 28856 milliseconds", limit = "timeout", attempts = 3,
+      elapsed = 60.02 }, "TimeoutError: Operation timed out after 28856 milliseconds (timeout hit; 3 attempts in 60.0 s)" },
+    { "ResponseValidationError", { message = "response body exceeds 10 bytes", limit = "max_response_bytes" },
+      "ResponseValidationError: response body exceeds 10 bytes (max_response_bytes hit)" },
+    { "ValidationError", { message = "modelgates.new: options.x: expected a known field" },
+      "ValidationError: modelgates.new: options.x: expected a known field" },
+  }
+  for _, row in ipairs(rows) do
+    it(row[3], function()
+      assert.are.equal(row[3], tostring(errors.new(row[1], row[2])))
+    end)
+  end
+end)

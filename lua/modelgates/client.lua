@@ -291,8 +291,9 @@ local function response_of(res, attempts)
 end
 
 --- The error to raise after the last try, with what the caller can act on.
-local function final_error(err, res, attempt, hint, op, outcome_unknown)
+local function final_error(err, res, attempt, elapsed, hint, op, outcome_unknown)
   err.attempts = attempt
+  err.elapsed = elapsed
   err.retry_after = hint
   if op.once and outcome_unknown then err.maybe_created = true end
   if res and res.status >= 300 and res.status < 400 then
@@ -346,7 +347,7 @@ local function run(self, context, op, path, input, call_options)
     outcome_unknown = outcome_unknown or maybe_processed
     local hint = res and retry.server_hint(res.headers, os.time())
     local wait = retryable and settings and retry.next_wait(settings, attempt, started, deadline, hint, on:now())
-    if not wait then error(final_error(err, res, attempt, hint, op, outcome_unknown), 0) end
+    if not wait then error(final_error(err, res, attempt, on:now() - started, hint, op, outcome_unknown), 0) end
     trace(options, "waiting %.3f s before attempt %d", wait, attempt + 1)
     on:sleep(wait)
     request.timeout = math.max(deadline - on:now(), 0.001)

@@ -42,11 +42,19 @@ local function one_line(text)
   return cut and text .. "... (cut)" or text
 end
 
+--- "NotFoundResponseError: API key not found (HTTP 404)"; a call that took
+--- more than one attempt, or failed to connect, says how many and how long:
+--- libcurl's own message speaks of the last attempt only.
 local function to_line(self)
-  local text = self.name .. ": " .. one_line(self.message)
-  if self.status_code then
-    text = text .. " (HTTP " .. tostring(self.status_code) .. ")"
+  local notes = {}
+  if self.status_code then notes[#notes + 1] = "HTTP " .. tostring(self.status_code) end
+  if self.limit then notes[#notes + 1] = tostring(self.limit) .. " hit" end
+  local attempts, elapsed = tonumber(self.attempts), tonumber(self.elapsed)
+  if attempts and elapsed and (attempts > 1 or is_a(self, classes.ConnectionError)) then
+    notes[#notes + 1] = ("%d attempt%s in %.1f s"):format(attempts, attempts == 1 and "" or "s", elapsed)
   end
+  local text = self.name .. ": " .. one_line(self.message)
+  if #notes > 0 then text = text .. " (" .. table.concat(notes, "; ") .. ")" end
   return text
 end
 

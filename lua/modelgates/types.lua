@@ -349,6 +349,7 @@
 ---@field metadata table|nil the body's error.metadata
 ---@field error table|nil the body's whole error object
 ---@field attempts integer how many tries were made
+---@field elapsed number seconds from the first try to the failure, waits included
 ---@field retry_after number|nil seconds the server asked to wait
 ---@field location string|nil where a 3XX pointed (never followed)
 ---@field maybe_created boolean|nil create: the key may exist
@@ -379,6 +380,7 @@
 ---@field transient boolean whether another try may meet a different fate (the retry policy reads it)
 ---@field request_sent boolean|nil whether the request left before the failure
 ---@field attempts integer how many tries were made
+---@field elapsed number seconds from the first try to the failure, waits included
 ---@field retry_after number|nil
 ---@field maybe_created boolean|nil create: the key may exist
 
