@@ -11,7 +11,7 @@ end
 -- The interpreter the suite runs on, the module from LUA_PATH/LUA_CPATH as
 -- the Makefile exports them.
 local ROOT = debug.getinfo(1, "S").source:match("^@(.-)spec/cli_spec%.lua$") or ""
-local COMMAND = shell_quote(os.getenv("MODELGATES_TEST_LUA") or "lua5.4") .. " "
+local COMMAND = shell_quote(support.lua_command) .. " "
   .. shell_quote(ROOT .. "bin/modelgates-keys")
 
 local CLOSED_PORT_URL = "http://127.0.0.1:1/api/v1"

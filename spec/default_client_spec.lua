@@ -2,7 +2,7 @@
 -- environment at the first call. Run in a child process to set them.
 local support = require("spec.support")
 
-local LUA = os.getenv("MODELGATES_TEST_LUA") or "lua"
+local LUA = support.lua_command
 
 local function run_lua(env, code)
   local file = os.tmpname()

@@ -104,6 +104,15 @@ support.each_transport("errors", function(it, transport)
       assert.is_nil(err.code)
     end)
 
+    it("a 404 that is not the API's says server_url is likely wrong; the API's own 404 does not", function()
+      server:fault({ status = 404, headers = { ["Content-Type"] = "text/html" }, body = "<h1>Not Found</h1>" })
+      local err = support.raises(errors.NotFoundResponseError, keys.list)
+      assert.matches("^Not Found; the answer is not the API's, so server_url is likely wrong %(it ends in /api/v1",
+        err.message)
+      local missing = support.raises(errors.NotFoundResponseError, keys.get, HASH)
+      assert.is_nil(missing.message:find("server_url", 1, true))
+    end)
+
     it("an empty 401 is still an UnauthorizedResponseError", function()
       server:fault({ status = 401, body = "" })
       local err = support.raises(errors.UnauthorizedResponseError, keys.get, HASH)

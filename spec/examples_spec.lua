@@ -1,7 +1,7 @@
 -- The examples run as printed, against the local server.
 local support = require("spec.support")
 
-local LUA = assert(os.getenv("MODELGATES_TEST_LUA"), "run the suite with make test")
+local LUA = support.lua_command
 
 describe("examples/disable_workspace.lua", function()
   local handle = support.server()

@@ -130,7 +130,7 @@ end)
 -- The environment, as curl reads it, in a process of its own (this one's cannot be changed).
 if not (rawget(_G, "ngx") or rawget(_G, "vim")) then
   local ROOT = debug.getinfo(1, "S").source:match("^@(.-)spec/proxy_spec%.lua$") or ""
-  local LUA = os.getenv("MODELGATES_TEST_LUA") or "lua5.4"
+  local LUA = support.lua_command
 
   local function shell_quote(text)
     return "'" .. tostring(text):gsub("'", "'\\''") .. "'"

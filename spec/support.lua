@@ -10,6 +10,12 @@ local unpack = table.unpack or unpack -- luacheck: ignore 143
 
 local support = {}
 
+--- The command of the interpreter the suite runs on, for the specs that
+--- start Lua processes: the Makefile's, else this Lua's own (as under a
+--- plain busted or luarocks test).
+support.lua_command = os.getenv("MODELGATES_TEST_LUA")
+  or (rawget(_G, "jit") and "luajit" or "lua" .. _VERSION:match("%d+%.%d+"))
+
 --- Declares setup/teardown for a server of `options`; the returned table's
 --- `server` field is set once the block runs.
 function support.server(options)

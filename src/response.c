@@ -171,7 +171,9 @@ static void take_error_object(lua_State *L, int body)
 }
 
 /* Without a message in the body (an HTML page from a proxy, an empty body),
- * the status line's reason phrase, else the standard one, says what failed. */
+ * the status line's reason phrase, else the standard one, says what failed.
+ * A 404 without the API's error JSON is no missing key: the API answers
+ * every 404 of its own with that JSON, so the URL is what is wrong. */
 static void set_fallback_message(lua_State *L, int res, lua_Integer status)
 {
     const char *reason;
@@ -182,16 +184,19 @@ static void set_fallback_message(lua_State *L, int res, lua_Integer status)
     }
     lua_pop(L, 1);
     lua_getfield(L, res, "reason");
-    if (lua_type(L, -1) == LUA_TSTRING && mg_rawlen(L, -1) > 0) {
-        lua_setfield(L, -2, "message");
-        return;
+    if (lua_type(L, -1) != LUA_TSTRING || mg_rawlen(L, -1) == 0) {
+        lua_pop(L, 1);
+        reason = standard_reason(status);
+        if (reason != NULL)
+            lua_pushstring(L, reason);
+        else
+            lua_pushfstring(L, "HTTP %d", (int)status);
     }
-    lua_pop(L, 1);
-    reason = standard_reason(status);
-    if (reason != NULL)
-        lua_pushstring(L, reason);
-    else
-        lua_pushfstring(L, "HTTP %d", (int)status);
+    if (status == 404) {
+        lua_pushfstring(L, "%s; the answer is not the API's, so server_url is likely wrong "
+                        "(it ends in /api/v1, e.g. https://modelgates.ai/api/v1)", lua_tostring(L, -1));
+        lua_replace(L, -2);
+    }
     lua_setfield(L, -2, "message");
 }
 
