@@ -42,7 +42,12 @@ FORK_CHECK = $(BUILD)/fork_check
 export MODELGATES_TEST_FORK_CHECK := $(CURDIR)/$(FORK_CHECK)
 
 ROCKSPEC = rockspec/modelgates-dev-1.rockspec
+TESTING_ROCKSPEC = rockspec/modelgates-testing-dev-1.rockspec
 ROCK_TREE = $(CURDIR)/build/rock-$(LUA_VERSION)
+# Debian packages lua-http, which the test server needs, for Lua 5.1 and 5.2
+# only: on another Lua the check starts the server the testing rock installed
+# into a Lua 5.1 tree (never the checkout's).
+SERVER_ROCK_TREE = $(CURDIR)/build/rock-server-5.1
 
 .PHONY: all deps test demo clean lint check-rock
 
@@ -75,11 +80,26 @@ check-rock: deps
 	rm -rf $(ROCK_TREE)
 	luarocks --lua-version=$(ROCK_LUA_VERSION) make --deps-mode=none --tree $(ROCK_TREE) \
 		$(ROCKSPEC) LUA_INCDIR=$(LUA_INCDIR)
+	luarocks --lua-version=$(ROCK_LUA_VERSION) make --deps-mode=none --tree $(ROCK_TREE) $(TESTING_ROCKSPEC)
+	@if $(LUA) -e 'require "http.server"; require "zlib"' 2>/dev/null; then \
+		$(call server_launcher,$(ROCK_TREE),$(ROCK_LUA_VERSION)); \
+	else \
+		rm -rf $(SERVER_ROCK_TREE) && \
+		luarocks --lua-version=5.1 make --deps-mode=none --tree $(SERVER_ROCK_TREE) $(TESTING_ROCKSPEC) && \
+		$(call server_launcher,$(SERVER_ROCK_TREE),5.1); \
+	fi
 	cd $$(mktemp -d) && \
 		LUA_PATH='$(ROCK_TREE)/share/lua/$(ROCK_LUA_VERSION)/?.lua;$(ROCK_TREE)/share/lua/$(ROCK_LUA_VERSION)/?/init.lua;;' \
 		LUA_CPATH='$(ROCK_TREE)/lib/lua/$(ROCK_LUA_VERSION)/?.so;;' \
-		MODELGATES_SERVER='$(CURDIR)/bin/modelgates-server' \
+		MODELGATES_SERVER='$(ROCK_TREE)/run-installed-server' \
 		$(LUA) $(CURDIR)/.ci/installed_rock_check.lua
+
+# $(ROCK_TREE)/run-installed-server: the modelgates-server that tree $(1)
+# (Lua $(2)) installed, with that tree's paths, as `luarocks path` would set
+# them for a tree LuaRocks is not configured with.
+server_launcher = printf '\043!/bin/sh\nLUA_PATH=%s exec %s "$$@"\n' \
+	"'$(1)/share/lua/$(2)/?.lua;$(1)/share/lua/$(2)/?/init.lua;;'" '$(1)/bin/modelgates-server' \
+	> $(ROCK_TREE)/run-installed-server && chmod +x $(ROCK_TREE)/run-installed-server
 
 LUA_SCRIPTS = $(wildcard bin/modelgates-*) $(wildcard .ci/*.lua)
 

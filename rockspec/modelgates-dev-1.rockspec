@@ -13,7 +13,8 @@ description = {
     All six operations of the ModelGates API-key management API (current key,
     list, create, get, update, delete) as plain Lua tables, with typed errors,
     argument checking before anything is sent, keep-alive over one libcurl
-    handle, and a local ModelGates server for tests.
+    handle, many calls at once, Neovim and OpenResty without blocking. The
+    local ModelGates server for tests is the modelgates-testing rock.
   ]],
   license = "MIT",
   labels = { "http", "api", "curl", "modelgates" },
@@ -25,9 +26,13 @@ dependencies = {
   "argparse >= 0.7",
 }
 
+-- What the suite (spec/, run by `luarocks test` after `luarocks make`)
+-- needs beyond the rock: the local server's dependencies, as the
+-- modelgates-testing rock declares them.
 test_dependencies = {
   "busted",
-  "http",
+  "http >= 0.4",
+  "lua-zlib",
 }
 
 external_dependencies = {
@@ -53,10 +58,8 @@ build = {
     ["modelgates.retry"] = "lua/modelgates/retry.lua",
     ["modelgates.safe"] = "lua/modelgates/safe.lua",
     ["modelgates.scheduler"] = "lua/modelgates/scheduler.lua",
-    ["modelgates.testing"] = "lua/modelgates/testing.lua",
     -- LuaCATS annotations, for lua-language-server; never loaded.
     ["modelgates.types"] = "lua/modelgates/types.lua",
-    ["modelgates.server"] = "lua/modelgates/server.lua",
     ["modelgates.validate"] = "lua/modelgates/validate.lua",
     ["modelgates.core"] = {
       sources = { "src/core.c", "src/errors.c", "src/json.c", "src/json_encode.c", "src/response.c", "src/transfer.c",
@@ -69,7 +72,6 @@ build = {
   install = {
     bin = {
       ["modelgates-keys"] = "bin/modelgates-keys",
-      ["modelgates-server"] = "bin/modelgates-server",
     },
   },
 }
