@@ -42,8 +42,9 @@ end
 
 local function default_server_command()
   local source = debug.getinfo(1, "S").source
-  local root = source:match("^@(.*)/lua/modelgates/testing%.lua$")
-  local bundled = root and root .. "/bin/modelgates-server"
+  -- A checkout's lua/ on package.path may be relative ("lua/?.lua").
+  local root = source:match("^@(.-)lua/modelgates/testing%.lua$")
+  local bundled = root and root .. "bin/modelgates-server"
   local file = bundled and io.open(bundled, "r")
   if file then
     file:close()
