@@ -346,6 +346,18 @@ describe("modelgates-keys", function()
       sha256sum:close()
     end)
 
+    it("takes --include-byok-in-limit with true or false as update does, or alone for true", function()
+      for _, case in ipairs({ { { "--include-byok-in-limit", "false" }, false },
+                              { { "--include-byok-in-limit", "true" }, true },
+                              { { "--include-byok-in-limit" }, true } }) do
+        server:clear_requests()
+        local argv = { "create", "--name", "ci" }
+        for _, word in ipairs(case[1]) do argv[#argv + 1] = word end
+        assert_success(run(argv))
+        assert.are.equal(case[2], support.raw_json(support.only_request(server).body).include_byok_in_limit)
+      end
+    end)
+
     it("sends a null limit for --no-limit and turns Unix seconds into RFC 3339", function()
       assert_success(run({ "create", "--name", "ci", "--no-limit", "--expires-at", "1800000000" }))
       local body = support.raw_json(support.only_request(server).body)
@@ -387,6 +399,12 @@ describe("modelgates-keys", function()
         disabled = false, limit = support.json_null, limit_reset = support.json_null, include_byok_in_limit = false,
       }, support.raw_json(support.only_request(server).body))
       assert.are.equal("none", tab_fields(lines(result.stdout)[1])[4])
+    end)
+
+    it("takes --include-byok-in-limit alone for true, as create does", function()
+      local record = create_key()
+      assert_success(run({ "update", record.hash, "--include-byok-in-limit" }))
+      assert.are.same({ include_byok_in_limit = true }, support.raw_json(support.only_request(server).body))
     end)
 
     it("prints the body with --json", function()
@@ -457,6 +475,24 @@ describe("modelgates-keys", function()
       assert_success(run({ "current", "--server-url", server.url }, { url = CLOSED_PORT_URL }))
     end)
 
+    it("takes the common options before the command as well as after it", function()
+      local result = run({ "--json", "--server-url", server.url, "current" }, { url = CLOSED_PORT_URL })
+      assert_success(result)
+      assert.is_true(cjson.decode(result.stdout).data.is_management_key)
+      assert.are.equal(1, #server:requests())
+    end)
+
+    it("sends http:// to a host it does not know for loopback only with --allow-insecure-http", function()
+      -- An IPv4-mapped address: loopback in fact, not by the module's list of loopback hosts.
+      local url = server.url:gsub("127%.0%.0%.1", "[::ffff:127.0.0.1]")
+      local refused = run({ "current", "--server-url", url })
+      assert.are.equal(3, refused.status)
+      assert.matches("unless %-%-allow%-insecure%-http%)", refused.stderr)
+      assert.are.same({}, server:requests())
+      assert_success(run({ "--allow-insecure-http", "current", "--server-url", url }))
+      assert.are.equal(1, #server:requests())
+    end)
+
     it("blanks out the key when a server echoes it", function()
       server:fault({ status = 401, body = error_body(401, "Invalid API key " .. server.management_key) })
       assert_failure(run({ "current" }), 4, "UnauthorizedResponseError: Invalid API key [REDACTED] (HTTP 401)")
@@ -482,12 +518,17 @@ describe("modelgates-keys", function()
       { "an update without a change", { "update", MISSING_HASH }, 2,
         "update: nothing to change; see 'modelgates-keys update --help'" },
       { "a negative limit", { "create", "--name", "x", "--limit=-1" }, 3,
-        "ValidationError: modelgates.keys.create: body.limit: expected a number >= 0 or modelgates.null, got number" },
+        "ValidationError: --limit: expected a number >= 0 (or --no-limit), got number" },
+      { "a negative limit, its value apart", { "update", MISSING_HASH, "--limit", "-1" }, 3,
+        "ValidationError: --limit: expected a number >= 0 (or --no-limit), got number" },
       { "a time that is not UTC", { "create", "--name", "x", "--expires-at", "2027-12-31T23:59:59+02:00" }, 3,
-        "ValidationError: modelgates.keys.create: body.expires_at: expected an RFC 3339 UTC date-time such as"
-          .. " 2027-12-31T23:59:59Z, or whole Unix seconds or modelgates.null, got string" },
+        "ValidationError: --expires-at: expected an RFC 3339 UTC date-time such as"
+          .. " 2027-12-31T23:59:59Z, or whole Unix seconds, got string" },
       { "a server URL that is not http", { "list", "--server-url", "ftp://127.0.0.1/" }, 3,
-        "ValidationError: modelgates.new: options.server_url: expected an http:// or https:// URL, got string" },
+        "ValidationError: --server-url: expected an http:// or https:// URL, got string" },
+      { "http:// to a host that is not loopback", { "list", "--server-url", "http://[::ffff:127.0.0.1]:1/api/v1" }, 3,
+        "ValidationError: --server-url: expected https:// (http:// only to a loopback host, unless "
+          .. "--allow-insecure-http), got string" },
     }
     for _, case in ipairs(refused) do
       it(("exits %d on %s and sends nothing"):format(case[3], case[1]), function()

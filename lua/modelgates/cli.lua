@@ -174,6 +174,19 @@ end
 
 local LIMIT_RESETS = { "daily", "weekly", "monthly" }
 
+--- One form for create and update: the flag alone means true.
+local function byok_option(command)
+  command:option("--include-byok-in-limit"):argname("BOOL"):args("?"):choices({ "true", "false" })
+    :description("Count BYOK usage against the limit (the flag alone: true)")
+end
+
+--- The API's fields of `args`: argparse keeps an optional value in a list.
+local function byok_value(args)
+  local given = args.include_byok_in_limit
+  if given == nil then return nil end
+  return given[1] ~= "false"
+end
+
 local commands = {
   {
     name = "current",
@@ -225,15 +238,15 @@ local commands = {
       command:option("--name"):count(1):description("The key's name")
       limit_options(command, " (default: none)")
       command:option("--limit-reset"):choices(LIMIT_RESETS):description("When the limit resets (default: never)")
-      command:flag("--include-byok-in-limit"):description("Count BYOK usage against the limit")
+      byok_option(command)
       command:option("--expires-at"):argname("TIME"):convert(expiry)
         :description("Expiry, RFC 3339 in UTC (2027-12-31T23:59:59Z) or Unix seconds")
       command:option("--workspace"):argname("ID"):target("workspace_id"):description("The key's workspace")
     end,
     run = function(keys, args)
-      local body, res = keys.create(pick(args, {
-        "name", "limit", "limit_reset", "include_byok_in_limit", "expires_at", "workspace_id",
-      }))
+      local fields = pick(args, { "name", "limit", "limit_reset", "expires_at", "workspace_id" })
+      fields.include_byok_in_limit = byok_value(args)
+      local body, res = keys.create(fields)
       if args.json then return print_body(res) end
       io.stderr:write(('%s: created key "%s", hash %s; the key is shown only this once\n'):format(
         PROGRAM, cell(body.data.name), body.data.hash))
@@ -254,11 +267,11 @@ local commands = {
         command:option("--limit-reset"):choices(LIMIT_RESETS):description("When the limit resets"),
         command:flag("--no-limit-reset"):target("limit_reset"):action(set_null)
           :description("The limit never resets"))
-      command:option("--include-byok-in-limit"):argname("BOOL"):choices({ "true", "false" })
-        :convert({ ["true"] = true, ["false"] = false }):description("Count BYOK usage against the limit")
+      byok_option(command)
     end,
     run = function(keys, args)
-      local changes = pick(args, { "name", "disabled", "limit", "limit_reset", "include_byok_in_limit" })
+      local changes = pick(args, { "name", "disabled", "limit", "limit_reset" })
+      changes.include_byok_in_limit = byok_value(args)
       if next(changes) == nil then
         fail(exit_status.usage, "update: nothing to change; see 'modelgates-keys update --help'")
       end
@@ -288,20 +301,25 @@ local commands = {
   },
 }
 
+local COMMON_OPTIONS = "Also --json, --api-key-file PATH, --server-url URL, --allow-insecure-http, "
+  .. "before or after the command (see modelgates-keys --help)."
+
 local function build_parser()
   local parser = argparse(PROGRAM, "Manage ModelGates API keys.")
     :command_target("command")
-    :epilog("The API key comes from MODELGATES_API_KEY or --api-key-file, never from an argument.")
+    :epilog("The API key comes from MODELGATES_API_KEY or --api-key-file, never from an argument. "
+      .. "The options above go before or after the command. See docs/cli.md.")
+  -- The parent's: argparse takes them before the command or after it.
+  parser:flag("--json"):description("Print the API's JSON body instead of a table")
+  parser:option("--api-key-file"):argname("PATH")
+    :description("Read the API key from PATH (default: MODELGATES_API_KEY)")
+  parser:option("--server-url"):argname("URL"):description("The API's base URL (default: MODELGATES_BASE_URL)")
+  parser:flag("--allow-insecure-http"):description("Allow http:// to a host that is not loopback")
   local name_of = { [parser] = PROGRAM }
   for _, spec in ipairs(commands) do
-    local command = parser:command(spec.name, spec.summary)
+    local command = parser:command(spec.name, spec.summary):epilog(COMMON_OPTIONS)
     name_of[command] = PROGRAM .. " " .. spec.name
     if spec.configure then spec.configure(command) end
-    -- On every command rather than once before it, so that each --help lists them.
-    command:flag("--json"):description("Print the API's JSON body instead of a table")
-    command:option("--api-key-file"):argname("PATH")
-      :description("Read the API key from PATH (default: MODELGATES_API_KEY)")
-    command:option("--server-url"):argname("URL"):description("The API's base URL (default: MODELGATES_BASE_URL)")
   end
   -- argparse would print the whole usage and exit 1; the status must say "usage".
   parser.error = function(failed, message)
@@ -339,11 +357,66 @@ local function status_of(err)
   return exit_status.failure
 end
 
+--- The flag or argument each field of the module's ValidationErrors comes
+--- from, and what the module's words are in the tool's.
+local FLAG_OF_FIELD = {
+  ["body.name"] = "--name", ["body.limit"] = "--limit", ["body.limit_reset"] = "--limit-reset",
+  ["body.include_byok_in_limit"] = "--include-byok-in-limit", ["body.expires_at"] = "--expires-at",
+  ["body.workspace_id"] = "--workspace", ["body.disabled"] = "--disable/--enable",
+  ["params.workspace_id"] = "--workspace", ["params.include_disabled"] = "--include-disabled",
+  server_url = "--server-url", ["options.server_url"] = "--server-url", api_key = "the API key", hash = "HASH",
+}
+local CLI_WORDS = {
+  { " or modelgates%.null", { ["--limit"] = " (or --no-limit)", ["--limit-reset"] = " (or --no-limit-reset)" }, "" },
+  { "allow_insecure_http = true", "--allow-insecure-http" },
+}
+
+--- A ValidationError's message as the tool's: "--limit: expected a number
+--- >= 0 (or --no-limit), got number" rather than the module's field names.
+local function in_cli_words(err)
+  local flag = FLAG_OF_FIELD[err.field]
+  if not flag then return tostring(err) end
+  local field_pattern = err.field:gsub("%p", "%%%0")
+  local message = err.message:gsub("^[^:]+: " .. field_pattern .. ": ", flag .. ": ")
+  for _, rule in ipairs(CLI_WORDS) do
+    local replacement = rule[2]
+    if type(replacement) == "table" then replacement = replacement[flag] or rule[3] end
+    message = message:gsub(rule[1], replacement)
+  end
+  return err.name .. ": " .. message
+end
+
 --- The error line. A server or a proxy may echo the key it was given: it is
 --- blanked out whatever the source.
 local function error_line(err, api_key)
-  local text = one_line(type(err) == "table" and err.exit_status and err.message or tostring(err))
-  return ("%s: %s\n"):format(PROGRAM, without_key(text, api_key))
+  local text
+  if type(err) == "table" and err.exit_status then
+    text = err.message
+  elseif errors.is_error(err) and err:is(errors.ValidationError) then
+    text = in_cli_words(err)
+  else
+    text = tostring(err)
+  end
+  return ("%s: %s\n"):format(PROGRAM, without_key(one_line(text), api_key))
+end
+
+--- Options whose value may be a negative number, which argparse would take
+--- for an option: "--limit -1" is passed on as "--limit=-1", so that the
+--- module refuses the value itself, with what it expected.
+local NUMBER_OPTIONS = { ["--limit"] = true }
+
+local function with_negative_numbers_joined(argv)
+  local joined, i = {}, 1
+  while argv[i] ~= nil do
+    if NUMBER_OPTIONS[argv[i]] and tostring(argv[i + 1]):find("^%-[%d.]") then
+      joined[#joined + 1] = argv[i] .. "=" .. argv[i + 1]
+      i = i + 2
+    else
+      joined[#joined + 1] = argv[i]
+      i = i + 1
+    end
+  end
+  return joined
 end
 
 --- Runs the command line `argv` (a list of strings) and returns the exit status.
@@ -352,10 +425,11 @@ end
 function cli.main(argv)
   local api_key
   local ok, err = pcall(function()
-    local args = build_parser():parse(argv)
+    local args = build_parser():parse(with_negative_numbers_joined(argv))
     api_key = read_api_key(args.api_key_file)
     current_api_key = api_key
-    local client = modelgates.new({ api_key = api_key, server_url = args.server_url })
+    local client = modelgates.new({ api_key = api_key, server_url = args.server_url,
+      allow_insecure_http = args.allow_insecure_http or nil })
     commands_by_name[args.command].run(client.keys, args)
   end)
   if ok then return exit_status.ok end
