@@ -1,6 +1,9 @@
 -- The quickstart: every operation once, printed readably.
 --
---   MODELGATES_API_KEY=... lua5.4 examples/quickstart.lua
+--   LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/5.4/?.so;;' MODELGATES_API_KEY=... lua5.4 examples/quickstart.lua
+--
+-- from a checkout, after `make` (which builds build/5.4/); with the rock
+-- installed, `MODELGATES_API_KEY=... lua5.4 examples/quickstart.lua`.
 --
 -- Run by `make demo` against the bundled local server (examples/demo.lua),
 -- which hands it a client's keys table.

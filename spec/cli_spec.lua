@@ -3,10 +3,9 @@
 -- through a pipe and on a pseudo-terminal (util-linux script).
 local cjson = require("cjson")
 local support = require("spec.support")
-
-local function shell_quote(text)
-  return "'" .. tostring(text):gsub("'", "'\\''") .. "'"
-end
+local shell_quote = support.shell_quote
+local write_file = support.write_file
+local read_file = support.read_file
 
 -- The interpreter the suite runs on, the module from LUA_PATH/LUA_CPATH as
 -- the Makefile exports them.
@@ -16,19 +15,6 @@ local COMMAND = shell_quote(support.lua_command) .. " "
 
 local CLOSED_PORT_URL = "http://127.0.0.1:1/api/v1"
 local MISSING_HASH = ("ab"):rep(32)
-
-local function write_file(path, text)
-  local file = assert(io.open(path, "wb"))
-  file:write(text)
-  file:close()
-end
-
-local function read_file(path)
-  local file = assert(io.open(path, "rb"))
-  local text = file:read("*a")
-  file:close()
-  return text
-end
 
 local function lines(text)
   local result = {}

@@ -2,6 +2,7 @@
 -- through a CONNECT tunnel, http forwarded, no_proxy, credentials kept secret. Cosockets refuse
 -- a proxy with a ValidationError before anything is sent.
 local support = require("spec.support")
+local shell_quote = support.shell_quote
 local errors = require("modelgates.errors")
 
 local PASSWORD = "pr0xy-s3cret-passw0rd"
@@ -131,10 +132,6 @@ end)
 if not (rawget(_G, "ngx") or rawget(_G, "vim")) then
   local ROOT = debug.getinfo(1, "S").source:match("^@(.-)spec/proxy_spec%.lua$") or ""
   local LUA = support.lua_command
-
-  local function shell_quote(text)
-    return "'" .. tostring(text):gsub("'", "'\\''") .. "'"
-  end
 
   --- Lists the keys in a new process with `environment`; returns what it printed: "ok", or the
   --- error's line.

@@ -1,14 +1,9 @@
 -- The rockspec installs every Lua module and compiles every C source of
 -- the repository: a file added to one but not the other would be missing
 -- only from LuaRocks installs.
+local support = require("spec.support")
+local read_file = support.read_file
 local ROOT = debug.getinfo(1, "S").source:match("^@(.-)spec/rockspec_spec%.lua$") or ""
-
-local function read_file(path)
-  local file = assert(io.open(path, "r"))
-  local text = file:read("*a")
-  file:close()
-  return text
-end
 
 local function list_files(pattern)
   local pipe = assert(io.popen("cd '" .. (ROOT == "" and "." or ROOT) .. "' && ls " .. pattern))

@@ -90,6 +90,24 @@ end
 
 local spec_dir = debug.getinfo(1, "S").source:match("^@(.*)/support%.lua$") or "spec"
 
+function support.read_file(path)
+  local file = assert(io.open(path, "rb"))
+  local text = file:read("*a")
+  file:close()
+  return text
+end
+
+function support.write_file(path, text)
+  local file = assert(io.open(path, "wb"))
+  file:write(text)
+  file:close()
+end
+
+--- `text` as one word of a POSIX shell command.
+function support.shell_quote(text)
+  return "'" .. tostring(text):gsub("'", "'\\''") .. "'"
+end
+
 local function shell_output(command)
   local pipe = assert(io.popen(command, "r"))
   local text = pipe:read("*a")

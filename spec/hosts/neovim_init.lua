@@ -14,10 +14,13 @@ local function load_module()
     package.path = rock_tree .. "/share/lua/5.1/?.lua;" .. rock_tree .. "/share/lua/5.1/?/init.lua;" .. package.path
     package.cpath = rock_tree .. "/lib/lua/5.1/?.so;" .. package.cpath
   else
-    -- What a plugin manager does with the repository (lazy.nvim's `dir`),
-    -- plus the C core that `make LUA_VERSION=luajit` built.
-    vim.opt.runtimepath:prepend(root)
-    package.cpath = root .. "/build/luajit/?.so;" .. package.cpath
+    -- The README's lines for an init.lua without a plugin manager, as
+    -- printed, with this checkout for /path/to/lua-modelgates.
+    local readme = assert(io.open(root .. "/README.md"))
+    local lines = assert(readme:read("*a"):match(
+      "<!%-%- doc%-test: host spec/hosts/neovim_init%.lua %-%->\n```lua\n(.-)```"), "no init.lua lines in the README")
+    readme:close()
+    assert(loadstring((lines:gsub("/path/to/lua%-modelgates", function() return root end)), "README.md"))()
   end
   return require("modelgates")
 end

@@ -1,14 +1,14 @@
 -- Runs the real hosts (nvim, nginx) from the host specs: every process is
 -- bounded in time by timeout(1), so that a hung host can neither hang the
 -- suite nor outlive it for long, and its output and exit status come back.
+local support = require("spec.support")
+
 local process = {}
 
 --- The repository the host specs test (`make check-hosts` sets it).
 process.root = assert(os.getenv("MODELGATES_TEST_ROOT"), "run the host specs with make check-hosts")
 
-function process.shell_quote(text)
-  return "'" .. tostring(text):gsub("'", "'\\''") .. "'"
-end
+process.shell_quote = support.shell_quote
 
 local function command_line(argv, env, seconds)
   local words = {}
@@ -87,10 +87,6 @@ function process.read_file(path)
   return text
 end
 
-function process.write_file(path, text)
-  local file = assert(io.open(path, "wb"))
-  file:write(text)
-  file:close()
-end
+process.write_file = support.write_file
 
 return process
