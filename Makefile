@@ -49,7 +49,7 @@ ROCK_TREE = $(CURDIR)/build/rock-$(LUA_VERSION)
 # into a Lua 5.1 tree (never the checkout's).
 SERVER_ROCK_TREE = $(CURDIR)/build/rock-server-5.1
 
-.PHONY: all deps test demo clean lint check-rock
+.PHONY: all deps test demo clean lint format check-rock
 
 all: $(CORE)
 
@@ -103,8 +103,22 @@ server_launcher = printf '\043!/bin/sh\nLUA_PATH=%s exec %s "$$@"\n' \
 
 LUA_SCRIPTS = $(wildcard bin/modelgates-*) $(wildcard .ci/*.lua)
 
-lint:
-	luacheck lua spec examples $(LUA_SCRIPTS)
+# StyLua, pinned, from npm (the machine's Node.js; Debian's if there is none).
+STYLUA_VERSION = 2.5.2
+STYLUA = build/tools/node_modules/.bin/stylua
+LUA_SOURCES = $(shell find lua spec bench examples -name '*.lua') $(wildcard rockspec/*.rockspec) \
+	$(LUA_SCRIPTS) .busted .luacheckrc
+
+$(STYLUA):
+	@command -v npm >/dev/null || EXTRA_PACKAGES="nodejs npm" bin/install-deps
+	npm install --prefix build/tools --no-save --no-audit --no-fund @johnnymorganz/stylua-bin@$(STYLUA_VERSION)
+
+lint: $(STYLUA)
+	luacheck lua spec bench examples $(LUA_SCRIPTS)
+	$(STYLUA) --check $(LUA_SOURCES)
+
+format: $(STYLUA)
+	$(STYLUA) $(LUA_SOURCES)
 
 clean:
 	rm -rf build

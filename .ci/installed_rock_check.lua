@@ -14,8 +14,10 @@ local server_command = assert(os.getenv("MODELGATES_SERVER"), "MODELGATES_SERVER
 local launcher = assert(io.open(server_command, "r"))
 local installed_server = launcher:read("*a"):match("exec (%S+/bin/modelgates%-server) ")
 launcher:close()
-assert(installed_server and not installed_server:find(checkout .. "/bin/", 1, true),
-  "not an installed server: " .. server_command)
+assert(
+  installed_server and not installed_server:find(checkout .. "/bin/", 1, true),
+  "not an installed server: " .. server_command
+)
 
 local server = testing.start_server()
 local ok, err = pcall(function()
@@ -26,5 +28,10 @@ local ok, err = pcall(function()
 end)
 server:stop()
 assert(ok, tostring(err))
-print(("installed rocks work: modelgates %s from %s, the server from %s"):format(modelgates.version, source:sub(2),
-  installed_server))
+print(
+  ("installed rocks work: modelgates %s from %s, the server from %s"):format(
+    modelgates.version,
+    source:sub(2),
+    installed_server
+  )
+)

@@ -27,11 +27,13 @@ local clock = require("benchclock").now
 local call
 if mode == "module" then
   local modelgates = require("modelgates")
-  local client = modelgates.new{ api_key = options.key, server_url = base, ca_file = options.ca }
+  local client = modelgates.new({ api_key = options.key, server_url = base, ca_file = options.ca })
   local keys = client.keys
   call = function()
     local body = keys.get(HASH)
-    if body.data.hash == nil then error("no hash") end
+    if body.data.hash == nil then
+      error("no hash")
+    end
   end
 elseif mode == "luacurl" then
   local curl = require("curl")
@@ -40,9 +42,13 @@ elseif mode == "luacurl" then
   local parts, n, status = {}, 0, nil
   easy:setopt(curl.OPT_URL, base .. "/keys/" .. HASH)
   easy:setopt(curl.OPT_HTTPHEADER, {
-    "Authorization: Bearer " .. options.key, "Accept: application/json", "User-Agent: " .. USER_AGENT,
+    "Authorization: Bearer " .. options.key,
+    "Accept: application/json",
+    "User-Agent: " .. USER_AGENT,
   })
-  if options.ca then easy:setopt(curl.OPT_CAINFO, options.ca) end
+  if options.ca then
+    easy:setopt(curl.OPT_CAINFO, options.ca)
+  end
   easy:setopt(curl.OPT_WRITEFUNCTION, function(data)
     n = n + 1
     parts[n] = data
@@ -51,16 +57,24 @@ elseif mode == "luacurl" then
   -- lua-curl has no getinfo: the status comes from the status line.
   easy:setopt(curl.OPT_HEADERFUNCTION, function(line)
     local code = line:match("^HTTP/%S+ (%d+)")
-    if code then status = tonumber(code) end
+    if code then
+      status = tonumber(code)
+    end
     return #line
   end)
   call = function()
     n, status = 0, nil
     local ok, err = easy:perform()
-    if not ok and err then error(err) end
-    if status ~= 200 then error("HTTP " .. tostring(status)) end
+    if not ok and err then
+      error(err)
+    end
+    if status ~= 200 then
+      error("HTTP " .. tostring(status))
+    end
     local body = cjson.decode(table.concat(parts, "", 1, n))
-    if body.data.hash == nil then error("no hash") end
+    if body.data.hash == nil then
+      error("no hash")
+    end
   end
 elseif mode == "curlcli" then
   local cjson = require("cjson")
@@ -77,7 +91,9 @@ elseif mode == "curlcli" then
     local text = pipe:read("*a")
     pipe:close()
     local body = cjson.decode(text)
-    if body.data.hash == nil then error("no hash") end
+    if body.data.hash == nil then
+      error("no hash")
+    end
   end
 elseif mode == "null" then
   call = function() end
@@ -85,7 +101,9 @@ else
   error("unknown mode " .. tostring(mode))
 end
 
-for _ = 1, warmup do call() end
+for _ = 1, warmup do
+  call()
+end
 local start = clock()
 local calls, elapsed = 0, 0
 while calls < count and elapsed < seconds do

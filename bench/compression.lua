@@ -14,12 +14,12 @@ local reps = tonumber(arg[1] or "5")
 local lua_version = assert(arg[2], "usage: compression.lua REPS VERSION")
 local KEYS = 10000
 
-local server = testing.start_server{ page_size = KEYS }
+local server = testing.start_server({ page_size = KEYS })
 local ok, err = pcall(function()
-  server:seed{ count = KEYS }
+  server:seed({ count = KEYS })
   local contenders = {
-    { name = "gzip", client = server:client{ compression = true } },
-    { name = "identity", client = server:client{ compression = false } },
+    { name = "gzip", client = server:client({ compression = true }) },
+    { name = "identity", client = server:client({ compression = false }) },
   }
   for _, contender in ipairs(contenders) do
     contender.times = {}
@@ -47,4 +47,6 @@ local ok, err = pcall(function()
   end
 end)
 server:stop()
-if not ok then error(err, 0) end
+if not ok then
+  error(err, 0)
+end

@@ -23,19 +23,26 @@ for i = 3, #arg, 2 do
   local name = assert(arg[i]:match("^%-%-([%w_]+)$"), "bad option " .. arg[i])
   options[name] = assert(arg[i + 1], "missing value for " .. arg[i])
 end
-assert(mode and base, "usage: gather.lua MODE BASE_URL [--calls N] [--concurrency N] "
-  .. "[--max_host_connections N] [--seconds S] [--ca FILE] [--key K]")
+assert(
+  mode and base,
+  "usage: gather.lua MODE BASE_URL [--calls N] [--concurrency N] "
+    .. "[--max_host_connections N] [--seconds S] [--ca FILE] [--key K]"
+)
 local calls, seconds = tonumber(options.calls), tonumber(options.seconds)
 
 local USER_AGENT = "lua-modelgates/0.1.0 (" .. _VERSION .. "; libcurl/bench)"
 
-local function hash_of(i) return ("%08x"):format(i):rep(8) end
+local function hash_of(i)
+  return ("%08x"):format(i):rep(8)
+end
 
 if mode == "curlconfig" then
   -- One transfer per url/output pair; the options before them apply to all.
   -- no-progress-meter, not silent: curl 7.88.1 shows its --parallel meter
   -- even with --silent (curl/curl#10573), and silent would hide errors.
-  local function quoted(text) return '"' .. text:gsub('[\\"]', "\\%0") .. '"' end
+  local function quoted(text)
+    return '"' .. text:gsub('[\\"]', "\\%0") .. '"'
+  end
   local out = {
     "no-progress-meter",
     "header = " .. quoted("Authorization: Bearer " .. options.key),
@@ -43,7 +50,9 @@ if mode == "curlconfig" then
     "user-agent = " .. quoted(USER_AGENT),
     'write-out = "%{http_code}\\n"',
   }
-  if options.ca then out[#out + 1] = "cacert = " .. quoted(options.ca) end
+  if options.ca then
+    out[#out + 1] = "cacert = " .. quoted(options.ca)
+  end
   for i = 1, calls do
     out[#out + 1] = "url = " .. quoted(base .. "/keys/" .. hash_of(i))
     out[#out + 1] = 'output = "/dev/null"'
@@ -54,18 +63,22 @@ end
 
 local clock = require("benchclock").now
 local modelgates = require("modelgates")
-local client = modelgates.new{ api_key = options.key, server_url = base, ca_file = options.ca }
+local client = modelgates.new({ api_key = options.key, server_url = base, ca_file = options.ca })
 local keys = client.keys
 
 local function check(body)
-  if type(body) ~= "table" or type(body.data) ~= "table" or body.data.hash == nil then error("no hash") end
+  if type(body) ~= "table" or type(body.data) ~= "table" or body.data.hash == nil then
+    error("no hash")
+  end
 end
 
 if mode == "gather" then
   local tasks = {}
   for i = 1, calls do
     local hash = hash_of(i)
-    tasks[i] = function() return keys.get(hash) end
+    tasks[i] = function()
+      return keys.get(hash)
+    end
   end
   local start = clock()
   local results = modelgates.gather(tasks, {
@@ -76,7 +89,9 @@ if mode == "gather" then
   local elapsed = clock() - start
   for i = 1, calls do
     local result = results[i]
-    if not result.ok then error(("task %d: %s"):format(i, tostring(result.error)), 0) end
+    if not result.ok then
+      error(("task %d: %s"):format(i, tostring(result.error)), 0)
+    end
     check(result[1])
   end
   io.write(("calls=%d seconds=%.6f\n"):format(calls, elapsed))

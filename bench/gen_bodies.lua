@@ -25,7 +25,9 @@ local function hex(chars)
 end
 
 local function money(scale)
-  if random(4) == 0 then return "0" end
+  if random(4) == 0 then
+    return "0"
+  end
   return ("%d.%06d"):format(random(scale), random(1000000))
 end
 
@@ -33,9 +35,9 @@ local function timestamp(i)
   local day, second = 1 + i % 28, i % 86400
   local clock = ("%02d:%02d:%02d"):format(math.floor(second / 3600) % 24, math.floor(second / 60) % 60, second % 60)
   if i % 2 == 0 then
-    return ("\"2025-08-%02dT%sZ\""):format(day, clock)
+    return ('"2025-08-%02dT%sZ"'):format(day, clock)
   end
-  return ("\"2025-08-%02dT%s.%06d+00:00\""):format(day, clock, random(1000000))
+  return ('"2025-08-%02dT%s.%06d+00:00"'):format(day, clock, random(1000000))
 end
 
 local function record(i)
@@ -78,5 +80,7 @@ end
 
 write("key.json", '{"data":' .. record(0) .. "}")
 local records = {}
-for i = 1, count do records[i] = record(i) end
+for i = 1, count do
+  records[i] = record(i)
+end
 write("list.json", '{"data":[' .. table.concat(records, ",") .. "]}")

@@ -39,9 +39,11 @@ local operation
 local bytes_kib = 0 -- what the limit holds before its peak is measured
 if mode == "module" then
   local modelgates = require("modelgates")
-  local client = modelgates.new{ api_key = "bench-key", server_url = target, ca_file = ca_file }
+  local client = modelgates.new({ api_key = "bench-key", server_url = target, ca_file = ca_file })
   client.keys.get(("5ad4233e72270dd6"):rep(4)) -- the connection (and TLS session) exist before
-  operation = function() return client.keys.list() end
+  operation = function()
+    return client.keys.list()
+  end
 elseif mode == "cjson" then
   local cjson = require("cjson")
   local file = assert(io.open(target, "rb"))
@@ -86,8 +88,16 @@ end
 
 local cold, peak_kib, heap_kib, records = cold_run()
 local warm = {}
-for i = 1, warm_reps do warm[i] = warm_run() end
+for i = 1, warm_reps do
+  warm[i] = warm_run()
+end
 table.sort(warm)
-io.write(("cold_ms=%.3f warm_ms=%.3f peak_kib=%d heap_kib=%.0f records=%d\n"):format(
-  cold * 1000, (warm[math.ceil(#warm / 2)] or 0) * 1000, math.floor(peak_kib + bytes_kib),
-  heap_kib + bytes_kib, records))
+io.write(
+  ("cold_ms=%.3f warm_ms=%.3f peak_kib=%d heap_kib=%.0f records=%d\n"):format(
+    cold * 1000,
+    (warm[math.ceil(#warm / 2)] or 0) * 1000,
+    math.floor(peak_kib + bytes_kib),
+    heap_kib + bytes_kib,
+    records
+  )
+)

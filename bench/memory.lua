@@ -16,7 +16,7 @@ local function rss_kib()
   return tonumber(text:match("VmRSS:%s*(%d+) kB"))
 end
 
-local client = modelgates.new{ api_key = "bench-key", server_url = base }
+local client = modelgates.new({ api_key = "bench-key", server_url = base })
 local get, hash = client.keys.get, ("5ad4233e72270dd6"):rep(4)
 local started = now()
 local calls, marks = 0, {}
@@ -29,5 +29,12 @@ for _, target in ipairs({ first, second }) do
   collectgarbage("collect")
   marks[#marks + 1] = { rss = rss_kib(), heap = collectgarbage("count") }
 end
-io.write(("rss_first_kib=%d rss_second_kib=%d heap_first_kib=%.1f heap_second_kib=%.1f calls=%d\n"):format(
-  marks[1].rss, marks[2].rss, marks[1].heap, marks[2].heap, calls))
+io.write(
+  ("rss_first_kib=%d rss_second_kib=%d heap_first_kib=%.1f heap_second_kib=%.1f calls=%d\n"):format(
+    marks[1].rss,
+    marks[2].rss,
+    marks[1].heap,
+    marks[2].heap,
+    calls
+  )
+)

@@ -18,14 +18,24 @@ local function mask(secret)
 end
 
 local function show(title, record)
-  print(("%-28s %s  name=%q  limit=%s  reset=%s  disabled=%s"):format(title, record.hash:sub(1, 12),
-    record.name, tostring(record.limit or "none"), tostring(record.limit_reset or "never"),
-    tostring(record.disabled)))
+  print(
+    ("%-28s %s  name=%q  limit=%s  reset=%s  disabled=%s"):format(
+      title,
+      record.hash:sub(1, 12),
+      record.name,
+      tostring(record.limit or "none"),
+      tostring(record.limit_reset or "never"),
+      tostring(record.disabled)
+    )
+  )
 end
 
 local created = keys.create({
-  name = "quickstart", limit = 50, limit_reset = "monthly",
-  include_byok_in_limit = true, expires_at = os.time() + 30 * 24 * 3600,
+  name = "quickstart",
+  limit = 50,
+  limit_reset = "monthly",
+  include_byok_in_limit = true,
+  expires_at = os.time() + 30 * 24 * 3600,
 })
 show("created", created.data)
 print(("%-28s %s (shown once; store it now)"):format("plaintext key", mask(created.key)))
@@ -49,17 +59,33 @@ print(("%-28s %s"):format("get after delete", ok and "still there?!" or tostring
 local function all_of(tasks)
   local values = {}
   for i, result in ipairs(modelgates.gather(tasks, { concurrency = 5 })) do
-    if not result.ok then error(result.error, 0) end
+    if not result.ok then
+      error(result.error, 0)
+    end
     values[i] = result[1]
   end
   return values
 end
 local creates = {}
-for i = 1, 5 do creates[i] = function() return keys.create({ name = "batch-" .. i }).data.hash end end
+for i = 1, 5 do
+  creates[i] = function()
+    return keys.create({ name = "batch-" .. i }).data.hash
+  end
+end
 local deletes = {}
-for i, hash in ipairs(all_of(creates)) do deletes[i] = function() return keys.delete(hash).deleted end end
+for i, hash in ipairs(all_of(creates)) do
+  deletes[i] = function()
+    return keys.delete(hash).deleted
+  end
+end
 print(("%-28s %d keys created, then %d deleted, five at once"):format("gather", #creates, #all_of(deletes)))
 
 local me = keys.get_current_key_metadata().data
-print(("%-28s label=%s  management=%s  limit_remaining=%s"):format("current key", me.label,
-  tostring(me.is_management_key), tostring(me.limit_remaining or "unlimited")))
+print(
+  ("%-28s label=%s  management=%s  limit_remaining=%s"):format(
+    "current key",
+    me.label,
+    tostring(me.is_management_key),
+    tostring(me.limit_remaining or "unlimited")
+  )
+)

@@ -24,7 +24,9 @@ local function leading_type(text)
     elseif char == " " and depth == 0 and not last:find("[:,|]") and not text:find("^ *|", i) then
       return text:sub(1, i - 1)
     end
-    if char ~= " " then last = char end
+    if char ~= " " then
+      last = char
+    end
   end
   return text
 end
@@ -70,7 +72,9 @@ local function public_names(value)
   local mt = getmetatable(value)
   for _, source in ipairs({ value, mt and type(mt.__index) == "table" and mt.__index or {} }) do
     for name in pairs(source) do
-      if not name:find("^__") then names[name] = true end
+      if not name:find("^__") then
+        names[name] = true
+      end
     end
   end
   return names
@@ -84,8 +88,10 @@ local function check_functions(value, name, all_fields)
   for field in pairs(public_names(value)) do
     if type(value[field]) == "function" then
       local annotated = fields[field]
-      assert(annotated and annotated.type:find("^fun%("),
-        ("%s.%s is a public function without a ---@field %s fun(...) in types.lua"):format(name, field, field))
+      assert(
+        annotated and annotated.type:find("^fun%("),
+        ("%s.%s is a public function without a ---@field %s fun(...) in types.lua"):format(name, field, field)
+      )
     elseif all_fields then
       assert(fields[field], ("%s.%s has no ---@field in types.lua"):format(name, field))
     end
@@ -101,7 +107,9 @@ end
 --- `specs`, optional unless required.
 local function check_option_table(name, specs)
   local expected, actual = {}, {}
-  for field, spec in pairs(specs) do expected[field] = spec.required and "required" or "optional" end
+  for field, spec in pairs(specs) do
+    expected[field] = spec.required and "required" or "optional"
+  end
   for field, annotated in pairs(class_fields(name)) do
     actual[field] = annotated.optional and "optional" or "required"
   end
@@ -113,7 +121,9 @@ local function check_record(value, name)
   local fields = class_fields(name)
   local missing = {}
   for field in pairs(value) do
-    if not fields[field] then missing[#missing + 1] = field end
+    if not fields[field] then
+      missing[#missing + 1] = field
+    end
   end
   table.sort(missing)
   assert.are.same({}, missing, name .. " lacks fields")
@@ -157,8 +167,11 @@ describe("the LuaCATS annotations (types.lua)", function()
         names[#names + 1] = name
         local annotated = classes[error_class_name(name)]
         assert(annotated, "types.lua has no ---@class " .. error_class_name(name))
-        assert.are.equal(class.parent and error_class_name(class.parent.name), annotated.parent,
-          "the parent class of " .. name)
+        assert.are.equal(
+          class.parent and error_class_name(class.parent.name),
+          annotated.parent,
+          "the parent class of " .. name
+        )
         assert.are.equal(error_class_name(name), class_fields("ModelGatesErrors")[name].type)
       end
     end
@@ -174,14 +187,24 @@ describe("the LuaCATS annotations (types.lua)", function()
     check_option_table("ModelGatesExternal", api.operations.create.body.external.fields)
     check_option_table("ModelGatesUpdateBody", api.operations.update.body)
     check_option_table("ModelGatesTestServerOptions", {
-      tls = {}, tls_name = {}, http2 = {}, page_size = {}, management_key = {}, key = {}, command = {},
+      tls = {},
+      tls_name = {},
+      http2 = {},
+      page_size = {},
+      management_key = {},
+      key = {},
+      command = {},
     })
   end)
 
   it("annotate every field of the records the operations return", function()
     local keys = handle.server:client().keys
-    local created, res = keys.create({ name = "annotated", limit = 1, limit_reset = "daily",
-                                       expires_at = "2030-01-01T00:00:00Z" })
+    local created, res = keys.create({
+      name = "annotated",
+      limit = 1,
+      limit_reset = "daily",
+      expires_at = "2030-01-01T00:00:00Z",
+    })
     check_record(created, "ModelGatesCreatedKeyBody")
     check_record(created.data, "ModelGatesKey")
     check_record(res, "ModelGatesResponse")
@@ -191,21 +214,38 @@ describe("the LuaCATS annotations (types.lua)", function()
   end)
 
   it("name only classes that are defined", function()
-    local known = { string = true, number = true, integer = true, boolean = true, table = true, any = true,
-                    ["nil"] = true, lightuserdata = true, userdata = true, fun = true, ["function"] = true, ["false"] = true }
-    for name in pairs(classes) do known[name] = true end
-    for name in pairs(annotations.aliases) do known[name] = true end
+    local known = {
+      string = true,
+      number = true,
+      integer = true,
+      boolean = true,
+      table = true,
+      any = true,
+      ["nil"] = true,
+      lightuserdata = true,
+      userdata = true,
+      fun = true,
+      ["function"] = true,
+      ["false"] = true,
+    }
+    for name in pairs(classes) do
+      known[name] = true
+    end
+    for name in pairs(annotations.aliases) do
+      known[name] = true
+    end
     local unknown = {}
     for class_name, class in pairs(classes) do
       for field, annotated in pairs(class.fields) do
         -- Neither the literals of a union nor the names of parameters.
         local types_only = annotated.type:gsub('"[^"]*"', ""):gsub("[%w_]+%??:", "")
         for word in types_only:gmatch("[%a_][%w_]*") do
-          if not known[word] then unknown[#unknown + 1] = class_name .. "." .. field .. ": " .. word end
+          if not known[word] then
+            unknown[#unknown + 1] = class_name .. "." .. field .. ": " .. word
+          end
         end
       end
     end
     assert.are.same({}, unknown)
   end)
-
 end)

@@ -10,28 +10,33 @@ local read_file = support.read_file
 -- The interpreter the suite runs on, the module from LUA_PATH/LUA_CPATH as
 -- the Makefile exports them.
 local ROOT = debug.getinfo(1, "S").source:match("^@(.-)spec/cli_spec%.lua$") or ""
-local COMMAND = shell_quote(support.lua_command) .. " "
-  .. shell_quote(ROOT .. "bin/modelgates-keys")
+local COMMAND = shell_quote(support.lua_command) .. " " .. shell_quote(ROOT .. "bin/modelgates-keys")
 
 local CLOSED_PORT_URL = "http://127.0.0.1:1/api/v1"
 local MISSING_HASH = ("ab"):rep(32)
 
 local function lines(text)
   local result = {}
-  for line in text:gmatch("([^\n]*)\n") do result[#result + 1] = line end
+  for line in text:gmatch("([^\n]*)\n") do
+    result[#result + 1] = line
+  end
   return result
 end
 
 local function tab_fields(line)
   local result = {}
-  for field in (line .. "\t"):gmatch("([^\t]*)\t") do result[#result + 1] = field end
+  for field in (line .. "\t"):gmatch("([^\t]*)\t") do
+    result[#result + 1] = field
+  end
   return result
 end
 
 --- The first `count` fields of the first line of `text`.
 local function leading_fields(text, count)
   local fields = tab_fields(lines(text)[1])
-  for i = #fields, count + 1, -1 do fields[i] = nil end
+  for i = #fields, count + 1, -1 do
+    fields[i] = nil
+  end
   return fields
 end
 
@@ -67,10 +72,14 @@ describe("modelgates-keys", function()
     options = options or {}
     local key = options.key == nil and server.management_key or options.key
     local words = { COMMAND }
-    for _, word in ipairs(argv) do words[#words + 1] = shell_quote(word) end
+    for _, word in ipairs(argv) do
+      words[#words + 1] = shell_quote(word)
+    end
     -- The key goes through a file sourced by the shell, never the command line.
-    local env = { "unset MODELGATES_API_KEY MODELGATES_BASE_URL",
-      "export MODELGATES_BASE_URL=" .. shell_quote(options.url or server.url) }
+    local env = {
+      "unset MODELGATES_API_KEY MODELGATES_BASE_URL",
+      "export MODELGATES_BASE_URL=" .. shell_quote(options.url or server.url),
+    }
     if key and options.key_file then
       write_file(dir .. "/key", key .. "\n")
       words[#words + 1] = "--api-key-file " .. shell_quote(dir .. "/key")
@@ -80,15 +89,31 @@ describe("modelgates-keys", function()
     write_file(dir .. "/env", table.concat(env, "\n") .. "\n")
     write_file(dir .. "/stdin", options.stdin or "")
     local out, err, status = dir .. "/stdout", dir .. "/stderr", dir .. "/status"
-    local inner = ". " .. shell_quote(dir .. "/env") .. " && exec " .. table.concat(words, " ")
-      .. " 2>" .. shell_quote(err)
+    local inner = ". "
+      .. shell_quote(dir .. "/env")
+      .. " && exec "
+      .. table.concat(words, " ")
+      .. " 2>"
+      .. shell_quote(err)
     if options.tty then
-      os.execute(("script -qec %s /dev/null <%s >%s; echo $? >%s"):format(
-        shell_quote(inner), shell_quote(dir .. "/stdin"), shell_quote(out), shell_quote(status)))
+      os.execute(
+        ("script -qec %s /dev/null <%s >%s; echo $? >%s"):format(
+          shell_quote(inner),
+          shell_quote(dir .. "/stdin"),
+          shell_quote(out),
+          shell_quote(status)
+        )
+      )
     else
       -- Pipes on both sides, as in `... | modelgates-keys ... | jq`.
-      os.execute(("cat %s | { (%s); echo $? >%s; } | cat >%s"):format(
-        shell_quote(dir .. "/stdin"), inner, shell_quote(status), shell_quote(out)))
+      os.execute(
+        ("cat %s | { (%s); echo $? >%s; } | cat >%s"):format(
+          shell_quote(dir .. "/stdin"),
+          inner,
+          shell_quote(status),
+          shell_quote(out)
+        )
+      )
     end
     local guard = package.loaded["spec.secret_guard"]
     if guard then
@@ -159,10 +184,18 @@ describe("modelgates-keys", function()
     end)
 
     it("never prints the API key that a server echoes back, in rows or with --json", function()
-      for _, argv in ipairs({ { "current" }, { "current", "--json" }, { "get", ("ab"):rep(32) },
-                              { "get", ("ab"):rep(32), "--json" } }) do
-        local record = { hash = ("ab"):rep(32), name = server.management_key, label = "Bearer " .. server.management_key,
-                         is_management_key = true }
+      for _, argv in ipairs({
+        { "current" },
+        { "current", "--json" },
+        { "get", ("ab"):rep(32) },
+        { "get", ("ab"):rep(32), "--json" },
+      }) do
+        local record = {
+          hash = ("ab"):rep(32),
+          name = server.management_key,
+          label = "Bearer " .. server.management_key,
+          is_management_key = true,
+        }
         server:fault({ method = "GET", status = 200, body = cjson.encode({ data = record }) })
         local result = run(argv)
         assert_success(result)
@@ -248,7 +281,9 @@ describe("modelgates-keys", function()
     describe("--all", function()
       local function assert_pages_walked()
         local offsets = {}
-        for i, request in ipairs(server:requests()) do offsets[i] = request.query end
+        for i, request in ipairs(server:requests()) do
+          offsets[i] = request.query
+        end
         assert.are.same({ "offset=0", "offset=100", "offset=200", "offset=205" }, offsets)
       end
 
@@ -257,9 +292,13 @@ describe("modelgates-keys", function()
         local result = run({ "list", "--all" })
         assert_success(result)
         local hashes = {}
-        for _, row in ipairs(lines(result.stdout)) do hashes[tab_fields(row)[1]] = true end
+        for _, row in ipairs(lines(result.stdout)) do
+          hashes[tab_fields(row)[1]] = true
+        end
         local count = 0
-        for _ in pairs(hashes) do count = count + 1 end
+        for _ in pairs(hashes) do
+          count = count + 1
+        end
         assert.are.equal(205, count)
         assert_pages_walked()
       end)
@@ -312,17 +351,33 @@ describe("modelgates-keys", function()
   describe("create", function()
     it("prints the plaintext key alone on stdout and the rest on stderr", function()
       local result = run({
-        "create", "--name", "ci", "--limit", "50", "--limit-reset", "monthly", "--include-byok-in-limit",
-        "--expires-at", "2027-12-31T23:59:59Z", "--workspace", "ws-1",
+        "create",
+        "--name",
+        "ci",
+        "--limit",
+        "50",
+        "--limit-reset",
+        "monthly",
+        "--include-byok-in-limit",
+        "--expires-at",
+        "2027-12-31T23:59:59Z",
+        "--workspace",
+        "ws-1",
       })
       assert_success(result)
       assert.are.same({
-        name = "ci", limit = 50, limit_reset = "monthly", include_byok_in_limit = true,
-        expires_at = "2027-12-31T23:59:59Z", workspace_id = "ws-1",
+        name = "ci",
+        limit = 50,
+        limit_reset = "monthly",
+        include_byok_in_limit = true,
+        expires_at = "2027-12-31T23:59:59Z",
+        workspace_id = "ws-1",
       }, support.raw_json(support.only_request(server).body))
       local hash = server:keys()[1].hash
       assert.are.equal(
-        'modelgates-keys: created key "ci", hash ' .. hash .. "; the key is shown only this once\n", result.stderr)
+        'modelgates-keys: created key "ci", hash ' .. hash .. "; the key is shown only this once\n",
+        result.stderr
+      )
       local key = result.stdout:match("^([^\n]+)\n$")
       assert.is_not_nil(key, "one line on stdout")
       -- The line is the key itself: a key's hash is its SHA-256.
@@ -333,12 +388,16 @@ describe("modelgates-keys", function()
     end)
 
     it("takes --include-byok-in-limit with true or false as update does, or alone for true", function()
-      for _, case in ipairs({ { { "--include-byok-in-limit", "false" }, false },
-                              { { "--include-byok-in-limit", "true" }, true },
-                              { { "--include-byok-in-limit" }, true } }) do
+      for _, case in ipairs({
+        { { "--include-byok-in-limit", "false" }, false },
+        { { "--include-byok-in-limit", "true" }, true },
+        { { "--include-byok-in-limit" }, true },
+      }) do
         server:clear_requests()
         local argv = { "create", "--name", "ci" }
-        for _, word in ipairs(case[1]) do argv[#argv + 1] = word end
+        for _, word in ipairs(case[1]) do
+          argv[#argv + 1] = word
+        end
         assert_success(run(argv))
         assert.are.equal(case[2], support.raw_json(support.only_request(server).body).include_byok_in_limit)
       end
@@ -365,12 +424,25 @@ describe("modelgates-keys", function()
     it("sends every change and prints the updated key", function()
       local record = create_key()
       local result = run({
-        "update", record.hash, "--name", "renamed", "--disable", "--limit", "10", "--limit-reset", "weekly",
-        "--include-byok-in-limit", "true",
+        "update",
+        record.hash,
+        "--name",
+        "renamed",
+        "--disable",
+        "--limit",
+        "10",
+        "--limit-reset",
+        "weekly",
+        "--include-byok-in-limit",
+        "true",
       })
       assert_success(result)
       assert.are.same({
-        name = "renamed", disabled = true, limit = 10, limit_reset = "weekly", include_byok_in_limit = true,
+        name = "renamed",
+        disabled = true,
+        limit = 10,
+        limit_reset = "weekly",
+        include_byok_in_limit = true,
       }, support.raw_json(support.only_request(server).body))
       assert.are.same({ record.hash, "renamed", "yes", "10", "10" }, leading_fields(result.stdout, 5))
     end)
@@ -378,11 +450,20 @@ describe("modelgates-keys", function()
     it("sends false and nulls for --enable, --no-limit, --no-limit-reset and BOOL false", function()
       local record = create_key({ name = "k", limit = 5, limit_reset = "daily" })
       local result = run({
-        "update", record.hash, "--enable", "--no-limit", "--no-limit-reset", "--include-byok-in-limit", "false",
+        "update",
+        record.hash,
+        "--enable",
+        "--no-limit",
+        "--no-limit-reset",
+        "--include-byok-in-limit",
+        "false",
       })
       assert_success(result)
       assert.are.same({
-        disabled = false, limit = support.json_null, limit_reset = support.json_null, include_byok_in_limit = false,
+        disabled = false,
+        limit = support.json_null,
+        limit_reset = support.json_null,
+        include_byok_in_limit = false,
       }, support.raw_json(support.only_request(server).body))
       assert.are.equal("none", tab_fields(lines(result.stdout)[1])[4])
     end)
@@ -420,8 +501,10 @@ describe("modelgates-keys", function()
         local record = create_key({ name = "leaked" })
         local result = run({ "delete", record.hash }, { tty = true, stdin = answer .. "\n" })
         assert_success(result)
-        assert.are.equal('Delete key "leaked" (' .. record.hash .. ")? [y/N] modelgates-keys: deleted key "
-          .. record.hash .. "\n", result.stderr)
+        assert.are.equal(
+          'Delete key "leaked" (' .. record.hash .. ")? [y/N] modelgates-keys: deleted key " .. record.hash .. "\n",
+          result.stderr
+        )
         assert.are.same({}, server:keys())
       end)
     end
@@ -431,8 +514,10 @@ describe("modelgates-keys", function()
         local record = create_key({ name = "precious" })
         local result = run({ "delete", record.hash }, { tty = true, stdin = answer .. "\n" })
         assert.are.equal(1, result.status)
-        assert.are.equal('Delete key "precious" (' .. record.hash .. ")? [y/N] modelgates-keys: not deleted\n",
-          result.stderr)
+        assert.are.equal(
+          'Delete key "precious" (' .. record.hash .. ")? [y/N] modelgates-keys: not deleted\n",
+          result.stderr
+        )
         assert.are.equal(1, #server:keys())
         assert.are.equal("GET", support.only_request(server).method)
       end)
@@ -490,31 +575,71 @@ describe("modelgates-keys", function()
     local refused = {
       { "no command", {}, 2, "a command is required; see 'modelgates-keys --help'" },
       { "an unknown command", { "rotate" }, 2, "unknown command 'rotate'; see 'modelgates-keys --help'" },
-      { "an unknown option", { "list", "--deleted" }, 2,
-        "unknown option '--deleted'; see 'modelgates-keys list --help'" },
+      {
+        "an unknown option",
+        { "list", "--deleted" },
+        2,
+        "unknown option '--deleted'; see 'modelgates-keys list --help'",
+      },
       { "a missing argument", { "get" }, 2, "missing argument 'hash'; see 'modelgates-keys get --help'" },
       { "a missing --name", { "create" }, 2, "missing option '--name'; see 'modelgates-keys create --help'" },
-      { "a malformed amount", { "create", "--name", "x", "--limit", "ten" }, 2,
-        "malformed amount 'ten': expected a number of USD; see 'modelgates-keys create --help'" },
-      { "an unknown limit reset", { "create", "--name", "x", "--limit-reset", "yearly" }, 2,
+      {
+        "a malformed amount",
+        { "create", "--name", "x", "--limit", "ten" },
+        2,
+        "malformed amount 'ten': expected a number of USD; see 'modelgates-keys create --help'",
+      },
+      {
+        "an unknown limit reset",
+        { "create", "--name", "x", "--limit-reset", "yearly" },
+        2,
         "argument for option '--limit-reset' must be one of 'daily', 'weekly', 'monthly';"
-          .. " see 'modelgates-keys create --help'" },
-      { "--enable with --disable", { "update", MISSING_HASH, "--enable", "--disable" }, 2,
-        "option '--disable' can not be used together with option '--enable'; see 'modelgates-keys update --help'" },
-      { "an update without a change", { "update", MISSING_HASH }, 2,
-        "update: nothing to change; see 'modelgates-keys update --help'" },
-      { "a negative limit", { "create", "--name", "x", "--limit=-1" }, 3,
-        "ValidationError: --limit: expected a number >= 0 (or --no-limit), got number" },
-      { "a negative limit, its value apart", { "update", MISSING_HASH, "--limit", "-1" }, 3,
-        "ValidationError: --limit: expected a number >= 0 (or --no-limit), got number" },
-      { "a time that is not UTC", { "create", "--name", "x", "--expires-at", "2027-12-31T23:59:59+02:00" }, 3,
+          .. " see 'modelgates-keys create --help'",
+      },
+      {
+        "--enable with --disable",
+        { "update", MISSING_HASH, "--enable", "--disable" },
+        2,
+        "option '--disable' can not be used together with option '--enable'; see 'modelgates-keys update --help'",
+      },
+      {
+        "an update without a change",
+        { "update", MISSING_HASH },
+        2,
+        "update: nothing to change; see 'modelgates-keys update --help'",
+      },
+      {
+        "a negative limit",
+        { "create", "--name", "x", "--limit=-1" },
+        3,
+        "ValidationError: --limit: expected a number >= 0 (or --no-limit), got number",
+      },
+      {
+        "a negative limit, its value apart",
+        { "update", MISSING_HASH, "--limit", "-1" },
+        3,
+        "ValidationError: --limit: expected a number >= 0 (or --no-limit), got number",
+      },
+      {
+        "a time that is not UTC",
+        { "create", "--name", "x", "--expires-at", "2027-12-31T23:59:59+02:00" },
+        3,
         "ValidationError: --expires-at: expected an RFC 3339 UTC date-time such as"
-          .. " 2027-12-31T23:59:59Z, or whole Unix seconds, got string" },
-      { "a server URL that is not http", { "list", "--server-url", "ftp://127.0.0.1/" }, 3,
-        "ValidationError: --server-url: expected an http:// or https:// URL, got string" },
-      { "http:// to a host that is not loopback", { "list", "--server-url", "http://[::ffff:127.0.0.1]:1/api/v1" }, 3,
+          .. " 2027-12-31T23:59:59Z, or whole Unix seconds, got string",
+      },
+      {
+        "a server URL that is not http",
+        { "list", "--server-url", "ftp://127.0.0.1/" },
+        3,
+        "ValidationError: --server-url: expected an http:// or https:// URL, got string",
+      },
+      {
+        "http:// to a host that is not loopback",
+        { "list", "--server-url", "http://[::ffff:127.0.0.1]:1/api/v1" },
+        3,
         "ValidationError: --server-url: expected https:// (http:// only to a loopback host, unless "
-          .. "--allow-insecure-http), got string" },
+          .. "--allow-insecure-http), got string",
+      },
     }
     for _, case in ipairs(refused) do
       it(("exits %d on %s and sends nothing"):format(case[3], case[1]), function()
@@ -524,28 +649,43 @@ describe("modelgates-keys", function()
     end
 
     it("exits 2 without an API key", function()
-      assert_failure(run({ "current" }, { key = false }), 2,
-        "no API key: set MODELGATES_API_KEY or give --api-key-file PATH")
+      assert_failure(
+        run({ "current" }, { key = false }),
+        2,
+        "no API key: set MODELGATES_API_KEY or give --api-key-file PATH"
+      )
     end)
 
     it("exits 2 on an unreadable --api-key-file", function()
       local path = dir .. "/no-such-file"
-      assert_failure(run({ "current", "--api-key-file", path }), 2,
-        "--api-key-file: " .. path .. ": No such file or directory")
+      assert_failure(
+        run({ "current", "--api-key-file", path }),
+        2,
+        "--api-key-file: " .. path .. ": No such file or directory"
+      )
     end)
 
     it("exits 4 on an unknown key", function()
-      assert_failure(run({ "current" }, { key = "mg-not-a-key" }), 4,
-        "UnauthorizedResponseError: Invalid API key (HTTP 401)")
+      assert_failure(
+        run({ "current" }, { key = "mg-not-a-key" }),
+        4,
+        "UnauthorizedResponseError: Invalid API key (HTTP 401)"
+      )
     end)
 
     it("exits 4 when a normal key manages keys", function()
-      assert_failure(run({ "list" }, { key = server.key }), 4,
-        "ForbiddenResponseError: Only management keys can manage API keys (HTTP 403)")
+      assert_failure(
+        run({ "list" }, { key = server.key }),
+        4,
+        "ForbiddenResponseError: Only management keys can manage API keys (HTTP 403)"
+      )
     end)
 
-    for _, argv in ipairs({ { "get", MISSING_HASH }, { "update", MISSING_HASH, "--disable" },
-                            { "delete", MISSING_HASH, "--yes" } }) do
+    for _, argv in ipairs({
+      { "get", MISSING_HASH },
+      { "update", MISSING_HASH, "--disable" },
+      { "delete", MISSING_HASH, "--yes" },
+    }) do
       it(("exits 5 when %s finds no key"):format(argv[1]), function()
         assert_failure(run(argv), 5, "NotFoundResponseError: API key not found (HTTP 404)")
       end)
@@ -564,16 +704,35 @@ describe("modelgates-keys", function()
     }
     -- No status: the command's success status, with a body that is no answer.
     local answers = {
-      { status = 400, body = error_body(400, "bad input"), exit = 3,
-        line = "BadRequestResponseError: bad input (HTTP 400)" },
-      { status = 429, body = error_body(429, "slow down"), exit = 6,
-        line = "TooManyRequestsResponseError: slow down (HTTP 429)" },
-      { status = 500, body = error_body(500, "it broke"), exit = 7,
-        line = "InternalServerResponseError: it broke (HTTP 500)" },
-      { status = 502, body = "<html>\n<title>Bad Gateway</title>\n</html>", exit = 7,
-        line = "APIError: Bad Gateway (HTTP 502)" },
-      { body = "[1, 2]", exit = 7,
-        line = "ResponseValidationError: expected a JSON object in the response body (HTTP %d)" },
+      {
+        status = 400,
+        body = error_body(400, "bad input"),
+        exit = 3,
+        line = "BadRequestResponseError: bad input (HTTP 400)",
+      },
+      {
+        status = 429,
+        body = error_body(429, "slow down"),
+        exit = 6,
+        line = "TooManyRequestsResponseError: slow down (HTTP 429)",
+      },
+      {
+        status = 500,
+        body = error_body(500, "it broke"),
+        exit = 7,
+        line = "InternalServerResponseError: it broke (HTTP 500)",
+      },
+      {
+        status = 502,
+        body = "<html>\n<title>Bad Gateway</title>\n</html>",
+        exit = 7,
+        line = "APIError: Bad Gateway (HTTP 502)",
+      },
+      {
+        body = "[1, 2]",
+        exit = 7,
+        line = "ResponseValidationError: expected a JSON object in the response body (HTTP %d)",
+      },
     }
     for _, command in ipairs(commands) do
       for _, answer in ipairs(answers) do

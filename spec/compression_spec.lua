@@ -9,7 +9,9 @@ local MIB = 1024 * 1024
 --- Linux only (nil elsewhere).
 local function peak_kib()
   local status = io.open("/proc/self/status", "r")
-  if not status then return nil end
+  if not status then
+    return nil
+  end
   local text = status:read("*a")
   status:close()
   return tonumber(text:match("VmHWM:%s*(%d+)"))
@@ -17,7 +19,9 @@ end
 
 local function reset_peak()
   local file = io.open("/proc/self/clear_refs", "w")
-  if not file then return false end
+  if not file then
+    return false
+  end
   local ok = file:write("5")
   file:close()
   return ok ~= nil
@@ -31,28 +35,29 @@ support.each_transport("compressed responses", function(it, transport)
     return support.only_request(handle.server).headers["accept-encoding"]
   end
 
-  it(asks and "a page comes gzipped and decodes to the same keys" or "a page is asked for uncompressed",
-    function()
-      local seeded = handle.server:seed({ count = 60 })
-      local page, res = handle.server:client().keys.list()
-      assert.are.equal(60, #page.data)
-      local by_hash = {}
-      for _, key in ipairs(seeded) do by_hash[key.hash] = key end
-      for _, key in ipairs(page.data) do
-        assert.are.same(by_hash[key.hash].name, key.name)
-        assert.are.same(by_hash[key.hash].created_at, key.created_at)
-      end
-      local sent = handle.server:stats().body_bytes_sent
-      if asks then
-        assert.matches("gzip", accept_encoding())
-        assert.are.equal("gzip", res.headers["content-encoding"])
-        -- The wire carried the gzip, the caller got the JSON.
-        assert.is_true(sent * 4 < #res.body, ("%d bytes sent for %d decoded"):format(sent, #res.body))
-      else
-        assert.is_nil(accept_encoding())
-        assert.are.equal(#res.body, sent)
-      end
-    end)
+  it(asks and "a page comes gzipped and decodes to the same keys" or "a page is asked for uncompressed", function()
+    local seeded = handle.server:seed({ count = 60 })
+    local page, res = handle.server:client().keys.list()
+    assert.are.equal(60, #page.data)
+    local by_hash = {}
+    for _, key in ipairs(seeded) do
+      by_hash[key.hash] = key
+    end
+    for _, key in ipairs(page.data) do
+      assert.are.same(by_hash[key.hash].name, key.name)
+      assert.are.same(by_hash[key.hash].created_at, key.created_at)
+    end
+    local sent = handle.server:stats().body_bytes_sent
+    if asks then
+      assert.matches("gzip", accept_encoding())
+      assert.are.equal("gzip", res.headers["content-encoding"])
+      -- The wire carried the gzip, the caller got the JSON.
+      assert.is_true(sent * 4 < #res.body, ("%d bytes sent for %d decoded"):format(sent, #res.body))
+    else
+      assert.is_nil(accept_encoding())
+      assert.are.equal(#res.body, sent)
+    end
+  end)
 
   it("compression = false asks for none, and the body comes as it is", function()
     local created = handle.server:client().keys.create({ name = "plain" })
@@ -76,7 +81,8 @@ support.each_transport("compressed responses", function(it, transport)
     end
   end)
 
-  it(asks and "a body that decodes past max_response_bytes stops there" or "a body past max_response_bytes stops",
+  it(
+    asks and "a body that decodes past max_response_bytes stops there" or "a body past max_response_bytes stops",
     function()
       handle.server:seed({ count = 20 })
       local _, whole = handle.server:client().keys.list()
@@ -84,26 +90,30 @@ support.each_transport("compressed responses", function(it, transport)
         handle.server:client({ max_response_bytes = #whole.body - 1 }).keys.list()
       end)
       assert.are.equal("max_response_bytes", err.limit)
-    end)
-
-  it(asks and "a compression bomb stops at max_response_bytes, memory flat"
-    or "an encoded body, never asked for, is refused", function()
-    handle.server:fault({ inflate_to = 64 * MIB })
-    local measured = asks and reset_peak() and peak_kib()
-    local err = support.raises(errors.ResponseValidationError, function()
-      handle.server:client({ max_response_bytes = MIB }).keys.list()
-    end)
-    if asks then
-      assert.are.equal("max_response_bytes", err.limit)
-      if measured then
-        local grown = peak_kib() - measured
-        assert.is_true(grown < 16 * 1024, ("the peak grew by %d KiB"):format(grown))
-      end
-    else
-      assert.matches("no encoding was asked for", err.message)
     end
-    assert.are.equal(1, err.attempts)
-  end)
+  )
+
+  it(
+    asks and "a compression bomb stops at max_response_bytes, memory flat"
+      or "an encoded body, never asked for, is refused",
+    function()
+      handle.server:fault({ inflate_to = 64 * MIB })
+      local measured = asks and reset_peak() and peak_kib()
+      local err = support.raises(errors.ResponseValidationError, function()
+        handle.server:client({ max_response_bytes = MIB }).keys.list()
+      end)
+      if asks then
+        assert.are.equal("max_response_bytes", err.limit)
+        if measured then
+          local grown = peak_kib() - measured
+          assert.is_true(grown < 16 * 1024, ("the peak grew by %d KiB"):format(grown))
+        end
+      else
+        assert.matches("no encoding was asked for", err.message)
+      end
+      assert.are.equal(1, err.attempts)
+    end
+  )
 
   it("an encoded body after compression = false is refused with what was wrong", function()
     handle.server:fault({ inflate_to = 64 * 1024 })

@@ -11,14 +11,18 @@ local shell_quote = support.shell_quote
 
 local ROOT = debug.getinfo(1, "S").source:match("^@(.-)spec/docs_spec%.lua$") or ""
 -- The blocks run elsewhere: the checkout's path must not depend on the directory.
-if ROOT:sub(1, 1) ~= "/" then ROOT = assert(os.getenv("PWD"), "PWD") .. "/" .. ROOT end
+if ROOT:sub(1, 1) ~= "/" then
+  ROOT = assert(os.getenv("PWD"), "PWD") .. "/" .. ROOT
+end
 local DOCUMENTS = { "README.md", "docs/cli.md" }
 local CHECKED_LANGUAGES = { lua = true, sh = true, nginx = true }
 
 --- The fenced blocks of a document: { document, line, language, code, marker }.
 local function blocks_of(document)
   local lines = {}
-  for line in (read_file(ROOT .. document) .. "\n"):gmatch("([^\n]*)\n") do lines[#lines + 1] = line end
+  for line in (read_file(ROOT .. document) .. "\n"):gmatch("([^\n]*)\n") do
+    lines[#lines + 1] = line
+  end
   local blocks, i = {}, 1
   while i <= #lines do
     local language = lines[i]:match("^```(%w+)$")
@@ -41,7 +45,7 @@ end
 
 --- Runs `command` in a shell; returns its stdout and stderr together, and its exit status.
 local function run_command(command)
-  local pipe = assert(io.popen("(" .. command .. ") 2>&1; echo \"exit=$?\""))
+  local pipe = assert(io.popen("(" .. command .. ') 2>&1; echo "exit=$?"'))
   local output, status = pipe:read("*a"):match("^(.-)exit=(%d+)\n$")
   pipe:close()
   return output, tonumber(status)
@@ -56,28 +60,44 @@ describe("the documents' fenced blocks", function()
     os.remove(dir)
     assert(os.execute("mkdir -p " .. shell_quote(dir .. "/bin")))
     -- modelgates-keys on PATH, on the suite's interpreter, as the rock installs it.
-    write_file(dir .. "/bin/modelgates-keys", ("#!/bin/sh\nexec %s %s \"$@\"\n"):format(
-      shell_quote(support.lua_command), shell_quote(ROOT .. "bin/modelgates-keys")))
+    write_file(
+      dir .. "/bin/modelgates-keys",
+      ('#!/bin/sh\nexec %s %s "$@"\n'):format(
+        shell_quote(support.lua_command),
+        shell_quote(ROOT .. "bin/modelgates-keys")
+      )
+    )
     os.execute("chmod +x " .. shell_quote(dir .. "/bin/modelgates-keys"))
   end)
 
   teardown(function()
-    if dir then os.execute("rm -rf " .. shell_quote(dir)) end
+    if dir then
+      os.execute("rm -rf " .. shell_quote(dir))
+    end
   end)
 
   --- The environment a reader has: a key, and the server it belongs to.
   local function environment()
     local server = handle.server
     return ("MODELGATES_API_KEY=%s MODELGATES_BASE_URL=%s MY_KEY=%s PATH=%s"):format(
-      shell_quote(server.management_key), shell_quote(server.url), shell_quote(server.management_key),
-      shell_quote(dir .. "/bin:" .. os.getenv("PATH")))
+      shell_quote(server.management_key),
+      shell_quote(server.url),
+      shell_quote(server.management_key),
+      shell_quote(dir .. "/bin:" .. os.getenv("PATH"))
+    )
   end
 
   local runners = {
     lua = function(block)
       write_file(dir .. "/block.lua", block.code)
-      return run_command(("cd %s && %s %s %s"):format(shell_quote(ROOT), environment(),
-        shell_quote(support.lua_command), shell_quote(dir .. "/block.lua")))
+      return run_command(
+        ("cd %s && %s %s %s"):format(
+          shell_quote(ROOT),
+          environment(),
+          shell_quote(support.lua_command),
+          shell_quote(dir .. "/block.lua")
+        )
+      )
     end,
     sh = function(block)
       -- The placeholder of the key a reader exports is the server's key.
@@ -85,8 +105,9 @@ describe("the documents' fenced blocks", function()
         return assignment .. handle.server.management_key
       end)
       write_file(dir .. "/block.sh", "set -eu -o pipefail\n" .. code)
-      return run_command(("cd %s && %s bash %s"):format(shell_quote(dir), environment(),
-        shell_quote(dir .. "/block.sh")))
+      return run_command(
+        ("cd %s && %s bash %s"):format(shell_quote(dir), environment(), shell_quote(dir .. "/block.sh"))
+      )
     end,
   }
 
@@ -104,10 +125,14 @@ describe("the documents' fenced blocks", function()
           if host then
             -- The host spec, or what it runs, reads this very block from the document.
             local text = read_file(ROOT .. host)
-            assert.is_truthy(text:find(block.document, 1, true) or text:find("doc%-test: host " .. host, 1, true),
-              host .. " does not read " .. block.document)
+            assert.is_truthy(
+              text:find(block.document, 1, true) or text:find("doc%-test: host " .. host, 1, true),
+              host .. " does not read " .. block.document
+            )
           end
-          if how == "run" then assert.is_function(runners[block.language], "no runner for " .. block.language) end
+          if how == "run" then
+            assert.is_function(runners[block.language], "no runner for " .. block.language)
+          end
         end)
 
         if how == "run" then
@@ -115,7 +140,9 @@ describe("the documents' fenced blocks", function()
             handle.server:seed({ count = 3, workspace_id = "ws-1" })
             local output, status = runners[block.language](block)
             local guard = package.loaded["spec.secret_guard"]
-            if guard then guard.record(output) end
+            if guard then
+              guard.record(output)
+            end
             assert.are.equal(0, status, where .. " failed:\n" .. output)
           end)
         end

@@ -9,12 +9,24 @@ local HASH = ("ab"):rep(32)
 
 -- Each operation called with valid arguments.
 local calls = {
-  get_current_key_metadata = function(keys) return keys.get_current_key_metadata() end,
-  list = function(keys) return keys.list({ offset = 0 }) end,
-  create = function(keys) return keys.create({ name = "x" }) end,
-  get = function(keys) return keys.get(HASH) end,
-  update = function(keys) return keys.update(HASH, { name = "y" }) end,
-  delete = function(keys) return keys.delete(HASH) end,
+  get_current_key_metadata = function(keys)
+    return keys.get_current_key_metadata()
+  end,
+  list = function(keys)
+    return keys.list({ offset = 0 })
+  end,
+  create = function(keys)
+    return keys.create({ name = "x" })
+  end,
+  get = function(keys)
+    return keys.get(HASH)
+  end,
+  update = function(keys)
+    return keys.update(HASH, { name = "y" })
+  end,
+  delete = function(keys)
+    return keys.delete(HASH)
+  end,
 }
 
 local typed = {
@@ -30,7 +42,10 @@ local typed = {
 
 local function error_body(status, message, metadata)
   return ('{"error":{"code":%d,"message":"%s","metadata":%s},"user_id":null}'):format(
-    status, message, metadata or "null")
+    status,
+    message,
+    metadata or "null"
+  )
 end
 
 support.each_transport("errors", function(it, transport)
@@ -45,22 +60,25 @@ support.each_transport("errors", function(it, transport)
 
   for name, call in pairs(calls) do
     for status, class in pairs(typed) do
-      it(("%s: HTTP %d is a %s with status, message, code, headers and body"):format(name, status, class.name), function()
-        local body = error_body(status, "went wrong " .. status, '{"reason":"test"}')
-        server:fault({ status = status, headers = { ["X-Request-Id"] = "req-" .. status }, body = body })
-        local err = support.raises(class, call, keys)
-        assert.are.equal(class.name, err.name)
-        assert.is_true(err:is(errors.APIError))
-        assert.is_true(err:is(errors.ModelGatesError))
-        assert.are.equal(status, err.status_code)
-        assert.are.equal("went wrong " .. status, err.message)
-        assert.are.equal(status, err.code)
-        assert.are.same({ reason = "test" }, err.metadata)
-        assert.are.equal("req-" .. status, err.headers["x-request-id"])
-        assert.are.equal(body, err.body)
-        assert.are.equal(1, err.attempts)
-        assert.are.equal(class.name .. ": went wrong " .. status .. " (HTTP " .. status .. ")", tostring(err))
-      end)
+      it(
+        ("%s: HTTP %d is a %s with status, message, code, headers and body"):format(name, status, class.name),
+        function()
+          local body = error_body(status, "went wrong " .. status, '{"reason":"test"}')
+          server:fault({ status = status, headers = { ["X-Request-Id"] = "req-" .. status }, body = body })
+          local err = support.raises(class, call, keys)
+          assert.are.equal(class.name, err.name)
+          assert.is_true(err:is(errors.APIError))
+          assert.is_true(err:is(errors.ModelGatesError))
+          assert.are.equal(status, err.status_code)
+          assert.are.equal("went wrong " .. status, err.message)
+          assert.are.equal(status, err.code)
+          assert.are.same({ reason = "test" }, err.metadata)
+          assert.are.equal("req-" .. status, err.headers["x-request-id"])
+          assert.are.equal(body, err.body)
+          assert.are.equal(1, err.attempts)
+          assert.are.equal(class.name .. ": went wrong " .. status .. " (HTTP " .. status .. ")", tostring(err))
+        end
+      )
     end
   end
 
@@ -74,8 +92,10 @@ support.each_transport("errors", function(it, transport)
 
   describe("from the server itself", function()
     it("401 for an unknown key", function()
-      local err = support.raises(errors.UnauthorizedResponseError,
-        server:client({ api_key = "not-a-key" }).keys.get_current_key_metadata)
+      local err = support.raises(
+        errors.UnauthorizedResponseError,
+        server:client({ api_key = "not-a-key" }).keys.get_current_key_metadata
+      )
       assert.are.equal(401, err.status_code)
     end)
 
@@ -107,8 +127,10 @@ support.each_transport("errors", function(it, transport)
     it("a 404 that is not the API's says server_url is likely wrong; the API's own 404 does not", function()
       server:fault({ status = 404, headers = { ["Content-Type"] = "text/html" }, body = "<h1>Not Found</h1>" })
       local err = support.raises(errors.NotFoundResponseError, keys.list)
-      assert.matches("^Not Found; the answer is not the API's, so server_url is likely wrong %(it ends in /api/v1",
-        err.message)
+      assert.matches(
+        "^Not Found; the answer is not the API's, so server_url is likely wrong %(it ends in /api/v1",
+        err.message
+      )
       local missing = support.raises(errors.NotFoundResponseError, keys.get, HASH)
       assert.is_nil(missing.message:find("server_url", 1, true))
     end)
@@ -175,7 +197,9 @@ support.each_transport("errors", function(it, transport)
       assert.are.equal("ConnectionError", err.name)
       assert.is_true(err.transient)
       assert.is_false(err.request_sent)
-      if transport.libcurl then assert.are.equal(7, err.curl_code) end
+      if transport.libcurl then
+        assert.are.equal(7, err.curl_code)
+      end
       assert.matches("127.0.0.1", err.message, 1, true)
       assert.is_false(err:is(errors.APIError))
     end)
@@ -186,7 +210,9 @@ support.each_transport("errors", function(it, transport)
       assert.is_true(err:is(errors.ConnectionError))
       assert.are.equal("timeout", err.limit)
       assert.is_true(err.request_sent)
-      if transport.libcurl then assert.are.equal(28, err.curl_code) end
+      if transport.libcurl then
+        assert.are.equal(28, err.curl_code)
+      end
     end)
   end)
 end)

@@ -11,20 +11,27 @@ describe("examples/disable_workspace.lua", function()
     server:seed({ count = 30, workspace_id = "ws-a" })
     server:seed({ count = 2, workspace_id = "ws-b" })
     local command = ("MODELGATES_API_KEY=%s MODELGATES_BASE_URL=%s %s examples/disable_workspace.lua ws-a 2>&1"):format(
-      server.management_key, server.url, LUA)
+      server.management_key,
+      server.url,
+      LUA
+    )
     local pipe = assert(io.popen(command))
     local output = pipe:read("*a")
     pipe:close()
     assert.matches("30 disabled, 0 failed", output)
     local disabled = { ["ws-a"] = 0, ["ws-b"] = 0 }
     for _, key in ipairs(server:keys()) do
-      if key.disabled then disabled[key.workspace_id] = disabled[key.workspace_id] + 1 end
+      if key.disabled then
+        disabled[key.workspace_id] = disabled[key.workspace_id] + 1
+      end
     end
     assert.are.same({ ["ws-a"] = 30, ["ws-b"] = 0 }, disabled)
     -- Each page was read once, then each key updated once.
     local updates = 0
     for _, request in ipairs(server:requests()) do
-      if request.method == "PATCH" then updates = updates + 1 end
+      if request.method == "PATCH" then
+        updates = updates + 1
+      end
     end
     assert.are.equal(30, updates)
   end)
@@ -37,8 +44,13 @@ describe("modelgates.main", function()
   --- exit status.
   local function run_script(script)
     local stderr_path = os.tmpname()
-    local command = ("MODELGATES_API_KEY=%s MODELGATES_BASE_URL=%s %s -e %q 2>%s; echo \"exit=$?\""):format(
-      handle.server.management_key, handle.server.url, LUA, script, stderr_path)
+    local command = ('MODELGATES_API_KEY=%s MODELGATES_BASE_URL=%s %s -e %q 2>%s; echo "exit=$?"'):format(
+      handle.server.management_key,
+      handle.server.url,
+      LUA,
+      script,
+      stderr_path
+    )
     local pipe = assert(io.popen(command))
     local stdout, status = pipe:read("*a"):match("^(.-)exit=(%d+)\n$")
     pipe:close()
@@ -76,10 +88,18 @@ describe("examples/quickstart.lua", function()
     local header = assert(io.open("examples/quickstart.lua")):read("*a"):match("\n%-%-   (LUA_PATH=[^\n]+)\n")
     -- Placeholders: the key, this suite's interpreter and build; the server comes from the environment.
     local build = rawget(_G, "jit") and "luajit" or _VERSION:match("%d+%.%d+")
-    local command = header:gsub("MODELGATES_API_KEY=%.%.%.", "MODELGATES_API_KEY=" .. handle.server.management_key)
-      :gsub("build/5%.4/", "build/" .. build .. "/"):gsub(" lua5%.4 ", " " .. LUA .. " ")
-    local pipe = assert(io.popen(("env -u LUA_PATH -u LUA_CPATH MODELGATES_BASE_URL=%s %s 2>&1; echo \"exit=$?\"")
-      :format(handle.server.url, command)))
+    local command = header
+      :gsub("MODELGATES_API_KEY=%.%.%.", "MODELGATES_API_KEY=" .. handle.server.management_key)
+      :gsub("build/5%.4/", "build/" .. build .. "/")
+      :gsub(" lua5%.4 ", " " .. LUA .. " ")
+    local pipe = assert(
+      io.popen(
+        ('env -u LUA_PATH -u LUA_CPATH MODELGATES_BASE_URL=%s %s 2>&1; echo "exit=$?"'):format(
+          handle.server.url,
+          command
+        )
+      )
+    )
     local output, status = pipe:read("*a"):match("^(.-)exit=(%d+)\n$")
     pipe:close()
     assert.are.equal("0", status, output)

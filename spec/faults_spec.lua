@@ -12,7 +12,9 @@ local FAST = { max_attempts = 4, initial_interval = 0.01, max_interval = 0.05, e
 local function requests_of(server, method)
   local found = {}
   for _, request in ipairs(server:requests()) do
-    if request.method == method then found[#found + 1] = request end
+    if request.method == method then
+      found[#found + 1] = request
+    end
   end
   return found
 end
@@ -264,13 +266,15 @@ support.each_transport("faults", function(it)
 
   describe("limits", function()
     for _, chunked in ipairs({ false, true }) do
-      it("a body over max_response_bytes stops the transfer (" .. (chunked and "chunked" or "with length") .. ")",
+      it(
+        "a body over max_response_bytes stops the transfer (" .. (chunked and "chunked" or "with length") .. ")",
         function()
           server:fault({ status = 200, body = '{"data":"' .. ("x"):rep(4 * 1024 * 1024) .. '"}', chunked = chunked })
           local err = support.raises(errors.ResponseValidationError, keys.list, nil, { max_response_bytes = 65536 })
           assert.are.equal("max_response_bytes", err.limit)
           assert.are.equal(1, err.attempts)
-        end)
+        end
+      )
     end
   end)
 
@@ -307,8 +311,12 @@ support.each_transport("faults", function(it)
         local client = modelgates.new({ api_key = "k", server_url = url, retries = false, connect_timeout = 1 })
         support.raises(errors.ConnectionError, client.keys.list)
       end
-      local client = modelgates.new({ api_key = "k", server_url = "http://0.0.0.0:1/api/v1",
-        allow_insecure_http = true, retries = false })
+      local client = modelgates.new({
+        api_key = "k",
+        server_url = "http://0.0.0.0:1/api/v1",
+        allow_insecure_http = true,
+        retries = false,
+      })
       support.raises(errors.ConnectionError, client.keys.list)
     end)
   end)
@@ -316,7 +324,12 @@ support.each_transport("faults", function(it)
   describe("the debug hook", function()
     it("shows each attempt and wait, with the key redacted and no body", function()
       local lines = {}
-      local traced = server:client({ retries = FAST, debug = function(line) lines[#lines + 1] = line end }).keys
+      local traced = server:client({
+        retries = FAST,
+        debug = function(line)
+          lines[#lines + 1] = line
+        end,
+      }).keys
       server:fault({ status = 429, method = "POST" })
       local created = traced.create({ name = "traced", external = { user = "u", api_key = "external-secret" } })
       local text = table.concat(lines, "\n")

@@ -6,13 +6,16 @@ local support = require("spec.support")
 -- plain busted or luarocks test has none, and says so.
 local FORK_CHECK = os.getenv("MODELGATES_TEST_FORK_CHECK")
 local built = FORK_CHECK and io.open(FORK_CHECK, "r")
-if built then built:close() end
+if built then
+  built:close()
+end
 if not built then
   describe("after a fork", function()
     pending("skipped because the fork check (spec/fork_check.c) is built only by make test")
   end)
-  io.stderr:write("spec/fork_spec.lua: skipped because the fork check (spec/fork_check.c) is built only by "
-    .. "make test\n")
+  io.stderr:write(
+    "spec/fork_spec.lua: skipped because the fork check (spec/fork_check.c) is built only by " .. "make test\n"
+  )
   return
 end
 
@@ -20,7 +23,12 @@ end
 --- "multi" or "close"); true when it exited 0.
 local function fork_check(server, mode)
   local command = ("FORK_CHECK_MODE=%s FORK_CHECK_KEY=%s FORK_CHECK_URL=%s FORK_CHECK_CA=%s %s"):format(
-    mode, server.management_key, server.url, server.ca_file or "", FORK_CHECK)
+    mode,
+    server.management_key,
+    server.url,
+    server.ca_file or "",
+    FORK_CHECK
+  )
   local ok, _, code = os.execute(command)
   return (type(ok) == "number" and ok or code) == 0
 end

@@ -25,16 +25,26 @@ describe("modelgates.gather", function()
   --- `count` tasks, each a keys.get of `hash`.
   local function gets(hash, count)
     local tasks = {}
-    for i = 1, count do tasks[i] = function() return client.keys.get(hash).data.name end end
+    for i = 1, count do
+      tasks[i] = function()
+        return client.keys.get(hash).data.name
+      end
+    end
     return tasks
   end
 
   it("returns each task's values in the order of the tasks, with their count", function()
     local hash = create_key("ordered")
     local results = modelgates.gather({
-      function() return 1, nil, client.keys.get(hash).data.name end,
-      function() return end,
-      function() return client.keys.list().data[1].hash, "two" end,
+      function()
+        return 1, nil, client.keys.get(hash).data.name
+      end,
+      function()
+        return
+      end,
+      function()
+        return client.keys.list().data[1].hash, "two"
+      end,
     })
     assert.are.same({ ok = true, n = 3, 1, nil, "ordered" }, results[1])
     assert.are.same({ ok = true, n = 0 }, results[2])
@@ -43,12 +53,24 @@ describe("modelgates.gather", function()
 
   it("keeps one task's failure to that task, untouched", function()
     local hash = create_key()
-    local raised = setmetatable({}, { __tostring = function() return "a table of the task's own" end })
+    local raised = setmetatable({}, {
+      __tostring = function()
+        return "a table of the task's own"
+      end,
+    })
     local results = modelgates.gather({
-      function() error("a plain string", 0) end,
-      function() return client.keys.get("no-such-hash") end,
-      function() error(raised) end,
-      function() return client.keys.get(hash).data.hash end,
+      function()
+        error("a plain string", 0)
+      end,
+      function()
+        return client.keys.get("no-such-hash")
+      end,
+      function()
+        error(raised)
+      end,
+      function()
+        return client.keys.get(hash).data.hash
+      end,
     })
     assert.are.same({ ok = false, error = "a plain string" }, results[1])
     assert.is_false(results[2].ok)
@@ -62,7 +84,9 @@ describe("modelgates.gather", function()
     local hash = create_key()
     server:fault({ path = "/api/v1/keys/" .. hash, delay = 0.2, count = 12 })
     local results = modelgates.gather(gets(hash, 12), { concurrency = 4 })
-    for i = 1, 12 do assert.is_true(results[i].ok) end
+    for i = 1, 12 do
+      assert.is_true(results[i].ok)
+    end
     assert.are.equal(4, server:stats().max_in_flight)
     assert.are.equal(12, #server:requests())
   end)
@@ -90,7 +114,9 @@ describe("modelgates.gather", function()
     server:fault({ path = "/api/v1/keys/" .. hash, delay = 0.1, count = 8 })
     local before = server:stats().connections
     local results = modelgates.gather(gets(hash, 8), { concurrency = 8, max_host_connections = 2 })
-    for i = 1, 8 do assert.is_true(results[i].ok) end
+    for i = 1, 8 do
+      assert.is_true(results[i].ok)
+    end
     assert.are.equal(2, server:stats().max_in_flight)
     assert.is_true(server:stats().connections - before <= 2)
   end)
@@ -100,11 +126,17 @@ describe("modelgates.gather", function()
     client:close()
     local other = server:client()
     local results = modelgates.gather({
-      function() return client.keys.get(hash).data.hash end,
-      function() return other.keys.get_current_key_metadata().data.is_management_key end,
+      function()
+        return client.keys.get(hash).data.hash
+      end,
+      function()
+        return other.keys.get_current_key_metadata().data.is_management_key
+      end,
       function()
         local count = 0
-        for _ in other.keys.each() do count = count + 1 end
+        for _ in other.keys.each() do
+          count = count + 1
+        end
         return count
       end,
     })
@@ -119,9 +151,17 @@ describe("modelgates.gather", function()
     local hash = create_key()
     server:fault({ path = "/api/v1/keys/" .. hash, delay = 0.2, count = 3 })
     local results = modelgates.gather({
-      function() return pcall(client.keys.get, hash) end,
-      function() return coroutine.wrap(function() return client.keys.get(hash).data.hash end)() end,
-      function() return client.keys.get(hash).data.hash end,
+      function()
+        return pcall(client.keys.get, hash)
+      end,
+      function()
+        return coroutine.wrap(function()
+          return client.keys.get(hash).data.hash
+        end)()
+      end,
+      function()
+        return client.keys.get(hash).data.hash
+      end,
     })
     assert.is_true(results[1][1])
     assert.are.equal(hash, results[2][1])
@@ -137,7 +177,9 @@ describe("modelgates.gather", function()
         local body, res = client.keys.get(hash)
         return body.data.hash, res.attempts
       end,
-      function() return client.keys.list().data[1].hash end,
+      function()
+        return client.keys.list().data[1].hash
+      end,
     })
     assert.are.same({ ok = true, n = 2, hash, 3 }, results[1])
     assert.are.same({ ok = true, n = 1, hash }, results[2])
@@ -146,11 +188,17 @@ describe("modelgates.gather", function()
   it("never sends a create twice, and marks the one whose outcome is unknown", function()
     server:fault({ method = "POST", path = "/api/v1/keys", drop = "before_response", count = 1 })
     local tasks = {}
-    for i = 1, 3 do tasks[i] = function() return client.keys.create({ name = "k" .. i }).data.hash end end
+    for i = 1, 3 do
+      tasks[i] = function()
+        return client.keys.create({ name = "k" .. i }).data.hash
+      end
+    end
     local results = modelgates.gather(tasks)
     local failed = {}
     for _, result in ipairs(results) do
-      if not result.ok then failed[#failed + 1] = result.error end
+      if not result.ok then
+        failed[#failed + 1] = result.error
+      end
     end
     assert.are.equal(1, #failed)
     assert.is_true(failed[1]:is(errors.ConnectionError))
@@ -168,8 +216,12 @@ describe("modelgates.gather", function()
         client.keys.get(hash)
         after_the_call = true
       end,
-      function() return client.keys.list().data[1].hash end,
-      function() return client.keys.create({ name = "in flight" }) end,
+      function()
+        return client.keys.list().data[1].hash
+      end,
+      function()
+        return client.keys.create({ name = "in flight" })
+      end,
     }, { timeout = 0.5, concurrency = 2 })
     assert.is_true(core.now() - started < 2.5)
     assert.is_true(results[1].error:is(errors.TimeoutError))
@@ -183,9 +235,13 @@ describe("modelgates.gather", function()
   it("ends a task at its timeout even when its retry wait falls due in the same turn", function()
     local host = require("modelgates.host")
     local results = modelgates.gather({
-      function() host.current():sleep(0.1) end,
+      function()
+        host.current():sleep(0.1)
+      end,
       -- Holds the loop past both the wait and the timeout.
-      function() core.sleep(0.3) end,
+      function()
+        core.sleep(0.3)
+      end,
     }, { timeout = 0.2 })
     assert.are.equal("gather_timeout", results[1].error.limit)
     assert.are.same({ ok = true, n = 0 }, results[2])
@@ -193,7 +249,9 @@ describe("modelgates.gather", function()
 
   it("refuses tasks that are not functions, and bad options, before anything runs", function()
     local ran = false
-    local function task() ran = true end
+    local function task()
+      ran = true
+    end
     local err = support.raises(errors.ValidationError, modelgates.gather, { task, "not a function" })
     assert.are.equal("tasks[2]", err.field)
     support.raises(errors.ValidationError, modelgates.gather, "tasks")
@@ -205,7 +263,11 @@ describe("modelgates.gather", function()
   end)
 
   it("ends a task that yields outside a module call with a ValidationError", function()
-    local results = modelgates.gather({ function() coroutine.yield("mine") end })
+    local results = modelgates.gather({
+      function()
+        coroutine.yield("mine")
+      end,
+    })
     assert.is_true(results[1].error:is(errors.ValidationError))
   end)
 
@@ -241,12 +303,20 @@ describe("a run's cancel", function()
     local run = runs:spawn(function()
       client.keys.get(hash)
       after_the_call = true
-    end, function(...) reports[#reports + 1] = { ... } end)
-    runs.loop.after(0.2, function() run:cancel() end)
-    run_until(runs, function() return #reports > 0 end)
+    end, function(...)
+      reports[#reports + 1] = { ... }
+    end)
+    runs.loop.after(0.2, function()
+      run:cancel()
+    end)
+    run_until(runs, function()
+      return #reports > 0
+    end)
     -- Time for a wrongly resumed run to do more.
     runs.loop.after(0.3, function() end)
-    run_until(runs, function() return runs:active() == 0 end)
+    run_until(runs, function()
+      return runs:active() == 0
+    end)
     runs:close()
     assert.are.equal(1, #reports)
     assert.is_false(reports[1][1])
@@ -263,10 +333,17 @@ describe("a run's cancel", function()
     local client = server:client({ retries = false })
     local runs = scheduler.poll()
     local report
-    local run = runs:spawn(function() client.keys.create({ name = "cancelled" }) end,
-      function(ok, err) report = { ok, err } end)
-    runs.loop.after(0.2, function() run:cancel() end)
-    run_until(runs, function() return report ~= nil end)
+    local run = runs:spawn(function()
+      client.keys.create({ name = "cancelled" })
+    end, function(ok, err)
+      report = { ok, err }
+    end)
+    runs.loop.after(0.2, function()
+      run:cancel()
+    end)
+    run_until(runs, function()
+      return report ~= nil
+    end)
     runs:close()
     assert.is_true(report[2]:is(errors.CancelledError))
     assert.is_true(report[2].maybe_created)
@@ -277,12 +354,19 @@ describe("a run's cancel", function()
     local client = server:client({ retries = false })
     local runs = scheduler.poll()
     local report
-    local run = runs:spawn(function() client.keys.create({ name = "answered" }) end,
-      function(ok, err) report = { ok, err } end)
-    run_until(runs, function() return runs:active() > 0 end)
+    local run = runs:spawn(function()
+      client.keys.create({ name = "answered" })
+    end, function(ok, err)
+      report = { ok, err }
+    end)
+    run_until(runs, function()
+      return runs:active() > 0
+    end)
     -- What the loop does when the transfer ends, then a cancel in the same turn.
     local started, finished = core.now(), nil
-    while not finished and core.now() - started < 10 do finished = runs.multi:perform(0.05) end
+    while not finished and core.now() - started < 10 do
+      finished = runs.multi:perform(0.05)
+    end
     runs:transfer_done(finished[1])
     assert.is_true(run:cancel())
     runs:close()
@@ -304,9 +388,15 @@ describe("a run's cancel", function()
         caught = err
         _, later = pcall(client.keys.list)
       end)()
-    end, function() reports = reports + 1 end)
-    runs.loop.after(0.2, function() run:cancel() end)
-    run_until(runs, function() return later ~= nil end)
+    end, function()
+      reports = reports + 1
+    end)
+    runs.loop.after(0.2, function()
+      run:cancel()
+    end)
+    run_until(runs, function()
+      return later ~= nil
+    end)
     runs:close()
     assert.is_true(caught:is(errors.CancelledError))
     assert.is_true(later:is(errors.CancelledError))
@@ -319,7 +409,9 @@ describe("core.multi", function()
 
   local function request(server, path)
     return {
-      method = "GET", url = server.url .. path, timeout = 10,
+      method = "GET",
+      url = server.url .. path,
+      timeout = 10,
       headers = { "Authorization: Bearer " .. server.management_key },
     }
   end
@@ -332,22 +424,30 @@ describe("core.multi", function()
     local done = {}
     local started = core.now()
     while multi:active() > 0 and core.now() - started < 10 do
-      for _, id in ipairs(multi:perform(0.1) or {}) do done[#done + 1] = id end
+      for _, id in ipairs(multi:perform(0.1) or {}) do
+        done[#done + 1] = id
+      end
     end
     table.sort(done)
     assert.are.same({ first, second }, done)
     assert.are.equal(200, multi:result(first).status)
     assert.are.equal(404, multi:result(second).status)
-    assert.has_error(function() multi:result(first) end)
+    assert.has_error(function()
+      multi:result(first)
+    end)
     multi:close()
-    assert.has_error(function() multi:add(request(server, "/key")) end)
+    assert.has_error(function()
+      multi:add(request(server, "/key"))
+    end)
   end)
 
   it("is collected, and closed, with transfers in flight", function()
     local server = handle.server
     server:fault({ path = "/api/v1/key", delay = 1, count = 3 })
     local multi = core.multi()
-    for _ = 1, 3 do multi:add(request(server, "/key")) end
+    for _ = 1, 3 do
+      multi:add(request(server, "/key"))
+    end
     multi:perform(0.05)
     local closed = core.multi()
     closed:add(request(server, "/key"))
@@ -361,15 +461,31 @@ describe("core.multi", function()
   end)
 
   it("checks its options and arguments", function()
-    assert.has_error(function() core.multi({ max_host_connections = -1 }) end)
-    assert.has_error(function() core.multi({ max_host_connections = 1.5 }) end)
-    assert.has_error(function() core.multi("fast") end)
+    assert.has_error(function()
+      core.multi({ max_host_connections = -1 })
+    end)
+    assert.has_error(function()
+      core.multi({ max_host_connections = 1.5 })
+    end)
+    assert.has_error(function()
+      core.multi("fast")
+    end)
     local multi = core.multi()
-    assert.has_error(function() multi:add("GET /") end)
-    assert.has_error(function() multi:add({ method = "GET" }) end)
-    assert.has_error(function() multi:cancel(1) end)
-    assert.has_error(function() multi:socket_action(3, true, false) end)
-    assert.has_error(function() core.multi({ events = true }):perform(0) end)
+    assert.has_error(function()
+      multi:add("GET /")
+    end)
+    assert.has_error(function()
+      multi:add({ method = "GET" })
+    end)
+    assert.has_error(function()
+      multi:cancel(1)
+    end)
+    assert.has_error(function()
+      multi:socket_action(3, true, false)
+    end)
+    assert.has_error(function()
+      core.multi({ events = true }):perform(0)
+    end)
     multi:close()
   end)
 end)
@@ -385,9 +501,15 @@ describe("modelgates.gather over https with HTTP/2", function()
     server:fault({ path = "/api/v1/keys/" .. hash, delay = 0.3, count = 6 })
     local before = server:stats().connections
     local tasks = {}
-    for i = 1, 6 do tasks[i] = function() return client.keys.get(hash).data.name end end
+    for i = 1, 6 do
+      tasks[i] = function()
+        return client.keys.get(hash).data.name
+      end
+    end
     local results = modelgates.gather(tasks, { concurrency = 6, max_host_connections = 1 })
-    for i = 1, 6 do assert.are.same({ ok = true, n = 1, "multiplexed" }, results[i]) end
+    for i = 1, 6 do
+      assert.are.same({ ok = true, n = 1, "multiplexed" }, results[i])
+    end
     assert.are.equal(1, server:stats().connections - before)
     assert.are.equal(6, server:stats().max_in_flight)
   end)
@@ -401,7 +523,9 @@ describe("a gather inside a task", function()
     local client = server:client()
     local hash = client.keys.create({ name = "nested" }).data.hash
     server:fault({ path = "/api/v1/keys/" .. hash, delay = 0.3, count = 4 })
-    local function get() return client.keys.get(hash).data.name end
+    local function get()
+      return client.keys.get(hash).data.name
+    end
     local results = modelgates.gather({
       get,
       function()
@@ -421,10 +545,16 @@ describe("a gather inside a task", function()
     server:fault({ path = "/api/v1/keys/" .. hash, delay = 1, count = 1 })
     local results = modelgates.gather({
       function()
-        local inner = modelgates.gather({ function() return client.keys.get(hash) end }, { timeout = 0.2 })
+        local inner = modelgates.gather({
+          function()
+            return client.keys.get(hash)
+          end,
+        }, { timeout = 0.2 })
         return inner[1].error.limit
       end,
-      function() return #client.keys.list().data end,
+      function()
+        return #client.keys.list().data
+      end,
     })
     assert.are.same({ ok = true, n = 1, "gather_timeout" }, results[1])
     assert.are.same({ ok = true, n = 1, 1 }, results[2])

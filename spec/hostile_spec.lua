@@ -10,13 +10,19 @@ support.each_transport("hostile servers and careless callers", function(it)
   local handle = support.server()
   local server
 
-  before_each(function() server = handle.server end)
+  before_each(function()
+    server = handle.server
+  end)
 
   describe("a tiny time limit", function()
     it("still bounds the call: below a millisecond is never 'no limit'", function()
       server:fault({ delay = 3 })
-      local client = server:client({ timeout = 0.0004, stall_timeout = 0.0004, connect_timeout = 0.0004,
-                                     retries = false })
+      local client = server:client({
+        timeout = 0.0004,
+        stall_timeout = 0.0004,
+        connect_timeout = 0.0004,
+        retries = false,
+      })
       local started = core.now()
       local err = support.raises(errors.TimeoutError, client.keys.list)
       assert.is_true(core.now() - started < 2, "the call took " .. (core.now() - started) .. " s")
@@ -25,8 +31,18 @@ support.each_transport("hostile servers and careless callers", function(it)
   end)
 
   describe("a caller's headers", function()
-    local reserved = { "AUTHORIZATION", "authorization", "Content-Length", "Transfer-Encoding", "Connection",
-                       "Host", "Expect", "TE", "Upgrade", "Keep-Alive" }
+    local reserved = {
+      "AUTHORIZATION",
+      "authorization",
+      "Content-Length",
+      "Transfer-Encoding",
+      "Connection",
+      "Host",
+      "Expect",
+      "TE",
+      "Upgrade",
+      "Keep-Alive",
+    }
     for _, name in ipairs(reserved) do
       it("refuse " .. name .. " before anything is sent", function()
         local err = support.raises(errors.ValidationError, modelgates.new, { headers = { [name] = "0" } })
@@ -81,17 +97,26 @@ support.each_transport("hostile servers and careless callers", function(it)
     end
 
     it("a success status over it is still refused", function()
-      server:fault({ method = "GET", path = "/api/v1/keys", status = 200,
-                     body = core.json_encode({ data = {}, pad = ("x"):rep(8192) }) })
-      local err = support.raises(errors.ResponseValidationError,
-        server:client({ max_response_bytes = 4096, retries = false }).keys.list)
+      server:fault({
+        method = "GET",
+        path = "/api/v1/keys",
+        status = 200,
+        body = core.json_encode({ data = {}, pad = ("x"):rep(8192) }),
+      })
+      local err = support.raises(
+        errors.ResponseValidationError,
+        server:client({ max_response_bytes = 4096, retries = false }).keys.list
+      )
       assert.are.equal("max_response_bytes", err.limit)
     end)
   end)
 
   describe("a list page with null in it", function()
-    for _, page in ipairs({ '{"data":[{"hash":"a"},null,{"hash":"c"}]}', '{"data":[{"hash":"a"},null]}',
-                            '{"data":[null]}' }) do
+    for _, page in ipairs({
+      '{"data":[{"hash":"a"},null,{"hash":"c"}]}',
+      '{"data":[{"hash":"a"},null]}',
+      '{"data":[null]}',
+    }) do
       it("is refused, never shortened: " .. page, function()
         server:fault({ method = "GET", path = "/api/v1/keys", status = 200, body = page })
         local err = support.raises(errors.ResponseValidationError, server:client({ retries = false }).keys.list)
@@ -103,15 +128,22 @@ support.each_transport("hostile servers and careless callers", function(it)
   describe("a debug hook that raises", function()
     it("never changes the outcome: the created key comes back, and stderr says what the hook raised", function()
       local lines, reported = 0, {}
-      local client = server:client({ debug = function()
-        lines = lines + 1
-        error("the hook broke")
-      end })
+      local client = server:client({
+        debug = function()
+          lines = lines + 1
+          error("the hook broke")
+        end,
+      })
       local stderr = io.stderr
-      io.stderr = { write = function(self, ...) -- luacheck: ignore 122
-        for _, text in ipairs({ ... }) do reported[#reported + 1] = text end
-        return self
-      end }
+      -- luacheck: ignore 122
+      io.stderr = {
+        write = function(self, ...)
+          for _, text in ipairs({ ... }) do
+            reported[#reported + 1] = text
+          end
+          return self
+        end,
+      }
       local ok, created = pcall(client.keys.create, { name = "kept" })
       io.stderr = stderr -- luacheck: ignore 122
       assert(ok, tostring(created))
@@ -164,8 +196,11 @@ support.each_transport("what a careless caller or a hostile server sends, refuse
     local server = handle.server
     local client = server:client({ retries = false })
     local hash = client.keys.create({ name = "nul" }).data.hash
-    server:fault({ path = "/api/v1/keys/" .. hash, status = 200,
-                   body = '{"data":{"hash":"' .. hash .. '","name":"nul"}}\0<html>' })
+    server:fault({
+      path = "/api/v1/keys/" .. hash,
+      status = 200,
+      body = '{"data":{"hash":"' .. hash .. '","name":"nul"}}\0<html>',
+    })
     local err = support.raises(errors.ResponseValidationError, client.keys.get, hash)
     assert.matches("NUL", err.message)
   end)
@@ -191,8 +226,13 @@ end)
 support.each_transport("numbers on the wire", function(it)
   local handle = support.server()
 
-  for _, row in ipairs({ { 123456789012345, "123456789012345" }, { 2 ^ 53, "9007199254740992" },
-                         { 0.1, "0.1" }, { 50.25, "50.25" }, { 1 / 3, "0.3333333333333333" } }) do
+  for _, row in ipairs({
+    { 123456789012345, "123456789012345" },
+    { 2 ^ 53, "9007199254740992" },
+    { 0.1, "0.1" },
+    { 50.25, "50.25" },
+    { 1 / 3, "0.3333333333333333" },
+  }) do
     it(("are sent exactly: limit = %s"):format(row[2]), function()
       local server = handle.server
       server:client().keys.create({ name = "exact", limit = row[1] })
@@ -227,7 +267,9 @@ describe("core.json_encode", function()
   }
   for name, value in pairs(refused) do
     it("refuses " .. name, function()
-      assert.has_error(function() core.json_encode(value) end)
+      assert.has_error(function()
+        core.json_encode(value)
+      end)
     end)
   end
 end)
@@ -238,13 +280,19 @@ support.each_transport("secrets a server echoes back", function(it)
   local function assert_nowhere(secret, err)
     local found = {}
     local function walk(value, path, depth)
-      if type(value) == "string" and value:find(secret, 1, true) then found[#found + 1] = path end
+      if type(value) == "string" and value:find(secret, 1, true) then
+        found[#found + 1] = path
+      end
       if type(value) == "table" and depth < 10 then
-        for key, field in pairs(value) do walk(field, path .. "." .. tostring(key), depth + 1) end
+        for key, field in pairs(value) do
+          walk(field, path .. "." .. tostring(key), depth + 1)
+        end
       end
     end
     walk(err, "err", 0)
-    if tostring(err):find(secret, 1, true) then found[#found + 1] = "tostring" end
+    if tostring(err):find(secret, 1, true) then
+      found[#found + 1] = "tostring"
+    end
     assert.are.same({}, found)
   end
 
@@ -252,9 +300,17 @@ support.each_transport("secrets a server echoes back", function(it)
     local server = handle.server
     local key = server.management_key
     for _, status in ipairs({ 401, 403, 500, 302 }) do
-      server:fault({ status = status, headers = { ["x-echo"] = "Bearer " .. key, location = "http://x/?k=" .. key },
-        body = core.json_encode({ error = { code = status, message = "you sent Bearer " .. key,
-                                            metadata = { echo = { key } } } }) })
+      server:fault({
+        status = status,
+        headers = { ["x-echo"] = "Bearer " .. key, location = "http://x/?k=" .. key },
+        body = core.json_encode({
+          error = {
+            code = status,
+            message = "you sent Bearer " .. key,
+            metadata = { echo = { key } },
+          },
+        }),
+      })
       local err = support.raises(errors.APIError, server:client({ retries = false }).keys.list)
       assert_nowhere(key, err)
       assert.matches("[REDACTED]", status == 302 and err.headers["x-echo"] or err.message, 1, true)
@@ -264,8 +320,12 @@ support.each_transport("secrets a server echoes back", function(it)
   it("never leave a create's plaintext key in a ResponseValidationError's body", function()
     local server = handle.server
     local plaintext = "sk-mg-v1-" .. ("f"):rep(48)
-    server:fault({ method = "POST", path = "/api/v1/keys", status = 201,
-                   body = core.json_encode({ data = { name = "no hash" }, key = plaintext }) })
+    server:fault({
+      method = "POST",
+      path = "/api/v1/keys",
+      status = 201,
+      body = core.json_encode({ data = { name = "no hash" }, key = plaintext }),
+    })
     local err = support.raises(errors.ResponseValidationError, server:client().keys.create, { name = "x" })
     assert_nowhere(plaintext, err)
     assert.is_true(err.maybe_created)

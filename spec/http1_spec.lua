@@ -9,7 +9,9 @@ local CRLF = "\r\n"
 
 -- A test name for a line that may hold control characters.
 local function show(text)
-  return (("%q"):format(text):gsub("%c", function(c) return ("\\%d"):format(c:byte()) end))
+  return (("%q"):format(text):gsub("%c", function(c)
+    return ("\\%d"):format(c:byte())
+  end))
 end
 
 local function pack(...)
@@ -23,29 +25,54 @@ end
 describe("core.http1_head", function()
   -- { name, raw, expected response }
   local valid = {
-    { "a status line with a reason", head("HTTP/1.1 200 OK", "Content-Type: application/json"),
-      { status = 200, reason = "OK", headers = { ["content-type"] = "application/json" } } },
-    { "HTTP/1.0", head("HTTP/1.0 404 Not Found"),
-      { status = 404, reason = "Not Found", headers = {} } },
-    { "a reason with spaces", head("HTTP/1.1 503 Service  Temporarily Unavailable"),
-      { status = 503, reason = "Service  Temporarily Unavailable", headers = {} } },
+    {
+      "a status line with a reason",
+      head("HTTP/1.1 200 OK", "Content-Type: application/json"),
+      { status = 200, reason = "OK", headers = { ["content-type"] = "application/json" } },
+    },
+    { "HTTP/1.0", head("HTTP/1.0 404 Not Found"), { status = 404, reason = "Not Found", headers = {} } },
+    {
+      "a reason with spaces",
+      head("HTTP/1.1 503 Service  Temporarily Unavailable"),
+      { status = 503, reason = "Service  Temporarily Unavailable", headers = {} },
+    },
     { "no reason", head("HTTP/1.1 204"), { status = 204, headers = {} } },
     { "an empty reason", head("HTTP/1.1 200 "), { status = 200, reason = "", headers = {} } },
-    { "obs-text in the reason", head("HTTP/1.1 200 \195\169t\195\169"),
-      { status = 200, reason = "\195\169t\195\169", headers = {} } },
-    { "bare LF line ends", "HTTP/1.1 201 Created\nLocation: /keys/1\nX-A: 1\n\n",
-      { status = 201, reason = "Created", headers = { location = "/keys/1", ["x-a"] = "1" } } },
-    { "mixed line ends", "HTTP/1.1 200 OK\r\nX-A: 1\nX-B: 2\r\n\n",
-      { status = 200, reason = "OK", headers = { ["x-a"] = "1", ["x-b"] = "2" } } },
-    { "repeated headers, any case", head("HTTP/1.1 200 OK", "Set-Cookie: a=1", "X-Other: z", "set-cookie: b=2"),
-      { status = 200, reason = "OK", headers = { ["set-cookie"] = "a=1, b=2", ["x-other"] = "z" } } },
-    { "values trimmed, empty value, colon in value",
+    {
+      "obs-text in the reason",
+      head("HTTP/1.1 200 \195\169t\195\169"),
+      { status = 200, reason = "\195\169t\195\169", headers = {} },
+    },
+    {
+      "bare LF line ends",
+      "HTTP/1.1 201 Created\nLocation: /keys/1\nX-A: 1\n\n",
+      { status = 201, reason = "Created", headers = { location = "/keys/1", ["x-a"] = "1" } },
+    },
+    {
+      "mixed line ends",
+      "HTTP/1.1 200 OK\r\nX-A: 1\nX-B: 2\r\n\n",
+      { status = 200, reason = "OK", headers = { ["x-a"] = "1", ["x-b"] = "2" } },
+    },
+    {
+      "repeated headers, any case",
+      head("HTTP/1.1 200 OK", "Set-Cookie: a=1", "X-Other: z", "set-cookie: b=2"),
+      { status = 200, reason = "OK", headers = { ["set-cookie"] = "a=1, b=2", ["x-other"] = "z" } },
+    },
+    {
+      "values trimmed, empty value, colon in value",
       head("HTTP/1.1 200 OK", "X-Pad: \t padded \t", "X-Empty:", "X-Url: http://a:1/b"),
-      { status = 200, reason = "OK", headers = { ["x-pad"] = "padded", ["x-empty"] = "", ["x-url"] = "http://a:1/b" } } },
-    { "token characters in a name", head("HTTP/1.1 200 OK", "X-!#$%&'*+.^_`|~1: v"),
-      { status = 200, reason = "OK", headers = { ["x-!#$%&'*+.^_`|~1"] = "v" } } },
-    { "statuses at the ends of the range", head("HTTP/1.1 100 Continue"),
-      { status = 100, reason = "Continue", headers = {} } },
+      { status = 200, reason = "OK", headers = { ["x-pad"] = "padded", ["x-empty"] = "", ["x-url"] = "http://a:1/b" } },
+    },
+    {
+      "token characters in a name",
+      head("HTTP/1.1 200 OK", "X-!#$%&'*+.^_`|~1: v"),
+      { status = 200, reason = "OK", headers = { ["x-!#$%&'*+.^_`|~1"] = "v" } },
+    },
+    {
+      "statuses at the ends of the range",
+      head("HTTP/1.1 100 Continue"),
+      { status = 100, reason = "Continue", headers = {} },
+    },
     { "599", head("HTTP/1.1 599 X"), { status = 599, reason = "X", headers = {} } },
   }
 
@@ -67,7 +94,11 @@ describe("core.http1_head", function()
   -- { name, raw, message }
   local invalid = {
     { "an empty string", "", "response head does not end with an empty line" },
-    { "a head without its empty line", "HTTP/1.1 200 OK\r\nX-A: 1\r\n", "response head does not end with an empty line" },
+    {
+      "a head without its empty line",
+      "HTTP/1.1 200 OK\r\nX-A: 1\r\n",
+      "response head does not end with an empty line",
+    },
     { "a status line alone without LF", "HTTP/1.1 200 OK", "response head does not end with an empty line" },
     { "bytes after the empty line", head("HTTP/1.1 200 OK") .. "{}", "data after the empty line that ends the head" },
     { "HTTP/2", head("HTTP/2 200 OK"), "unsupported HTTP version in the status line" },
@@ -88,14 +119,28 @@ describe("core.http1_head", function()
     { "status 600", head("HTTP/1.1 600 X"), "status code in the status line is not in [100, 599]" },
     { "a control character in the reason", head("HTTP/1.1 200 O\1K"), "invalid character in the reason phrase" },
     { "a bare CR in the reason", head("HTTP/1.1 200 O\rK"), "invalid character in the reason phrase" },
-    { "a space before the colon", head("HTTP/1.1 200 OK", "Content-Length : 5"),
-      "whitespace before the colon in a header line" },
-    { "a tab before the colon", head("HTTP/1.1 200 OK", "Content-Length\t: 5"),
-      "whitespace before the colon in a header line" },
+    {
+      "a space before the colon",
+      head("HTTP/1.1 200 OK", "Content-Length : 5"),
+      "whitespace before the colon in a header line",
+    },
+    {
+      "a tab before the colon",
+      head("HTTP/1.1 200 OK", "Content-Length\t: 5"),
+      "whitespace before the colon in a header line",
+    },
     { "a space inside the name", head("HTTP/1.1 200 OK", "X Y: 5"), "whitespace before the colon in a header line" },
-    { "obs-fold with a space", head("HTTP/1.1 200 OK", "X-A: 1", " continued"), "obsolete line folding in the headers" },
+    {
+      "obs-fold with a space",
+      head("HTTP/1.1 200 OK", "X-A: 1", " continued"),
+      "obsolete line folding in the headers",
+    },
     { "obs-fold with a tab", head("HTTP/1.1 200 OK", "X-A: 1", "\tcontinued"), "obsolete line folding in the headers" },
-    { "whitespace before the first header", head("HTTP/1.1 200 OK", " X-A: 1"), "obsolete line folding in the headers" },
+    {
+      "whitespace before the first header",
+      head("HTTP/1.1 200 OK", " X-A: 1"),
+      "obsolete line folding in the headers",
+    },
     { "a line without a colon", head("HTTP/1.1 200 OK", "X-A"), "header line without a colon" },
     { "an empty name", head("HTTP/1.1 200 OK", ": v"), "empty header name" },
     { "a separator in the name", head("HTTP/1.1 200 OK", "X(A): v"), "invalid character in a header name" },
@@ -140,8 +185,12 @@ describe("core.http1_head", function()
   end)
 
   it("checks its argument", function()
-    assert.has_error(function() core.http1_head() end)
-    assert.has_error(function() core.http1_head({}) end)
+    assert.has_error(function()
+      core.http1_head()
+    end)
+    assert.has_error(function()
+      core.http1_head({})
+    end)
   end)
 end)
 
@@ -160,12 +209,29 @@ describe("core.http1_framing", function()
     { "GET", 200, { ["transfer-encoding"] = " Chunked\t" }, "chunked" },
     { "GET", 500, { ["transfer-encoding"] = "CHUNKED" }, "chunked" },
     { "GET", 200, { ["transfer-encoding"] = "gzip" }, false, "unsupported Transfer-Encoding (only chunked is)" },
-    { "GET", 200, { ["transfer-encoding"] = "gzip, chunked" }, false, "unsupported Transfer-Encoding (only chunked is)" },
-    { "GET", 200, { ["transfer-encoding"] = "chunked, chunked" }, false, "unsupported Transfer-Encoding (only chunked is)" },
+    {
+      "GET",
+      200,
+      { ["transfer-encoding"] = "gzip, chunked" },
+      false,
+      "unsupported Transfer-Encoding (only chunked is)",
+    },
+    {
+      "GET",
+      200,
+      { ["transfer-encoding"] = "chunked, chunked" },
+      false,
+      "unsupported Transfer-Encoding (only chunked is)",
+    },
     { "GET", 200, { ["transfer-encoding"] = "chunkedx" }, false, "unsupported Transfer-Encoding (only chunked is)" },
     { "GET", 200, { ["transfer-encoding"] = "" }, false, "unsupported Transfer-Encoding (only chunked is)" },
-    { "GET", 200, { ["transfer-encoding"] = "chunked", ["content-length"] = "5" }, nil,
-      "both Transfer-Encoding and Content-Length in the response" },
+    {
+      "GET",
+      200,
+      { ["transfer-encoding"] = "chunked", ["content-length"] = "5" },
+      nil,
+      "both Transfer-Encoding and Content-Length in the response",
+    },
     { "POST", 201, { ["content-length"] = "0" }, "length", 0 },
     { "GET", 200, { ["content-length"] = "42" }, "length", 42 },
     { "GET", 200, { ["content-length"] = " 42 " }, "length", 42 },
@@ -194,11 +260,15 @@ describe("core.http1_framing", function()
     local method, status, headers = row[1], row[2], row[3]
     local expected = { n = row[5] == nil and 1 or 2, row[4] or nil, row[5] }
     local shown = {}
-    for name, value in pairs(headers) do shown[#shown + 1] = ("%s=%q"):format(name, value) end
+    for name, value in pairs(headers) do
+      shown[#shown + 1] = ("%s=%q"):format(name, value)
+    end
     it(("%s %d {%s}"):format(method, status, table.concat(shown, " ")), function()
       local results = pack(core.http1_framing(method, status, headers))
       assert.are.same(expected, results)
-      if expected[1] == "length" and math.type then assert.are.equal("integer", math.type(results[2])) end
+      if expected[1] == "length" and math.type then
+        assert.are.equal("integer", math.type(results[2]))
+      end
     end)
   end
 
@@ -206,18 +276,28 @@ describe("core.http1_framing", function()
     local res = assert(core.http1_head(head("HTTP/1.1 200 OK", "Content-Length: 3", "content-length: 3")))
     assert.are.same({ "length", 3 }, { core.http1_framing("GET", res.status, res.headers) })
     res = assert(core.http1_head(head("HTTP/1.1 200 OK", "Content-Length: 3", "Content-Length: 4")))
-    assert.are.same({ nil, "conflicting Content-Length values" },
-      { core.http1_framing("GET", res.status, res.headers) })
+    assert.are.same(
+      { nil, "conflicting Content-Length values" },
+      { core.http1_framing("GET", res.status, res.headers) }
+    )
   end)
 
   it("checks its arguments", function()
     local bad = {
-      { nil, 200, {} }, { "GET", nil, {} }, { "GET", "x", {} }, { "GET", 99, {} }, { "GET", 600, {} },
-      { "GET", 200, nil }, { "GET", 200, "headers" }, { "GET", 200, { ["content-length"] = 5 } },
+      { nil, 200, {} },
+      { "GET", nil, {} },
+      { "GET", "x", {} },
+      { "GET", 99, {} },
+      { "GET", 600, {} },
+      { "GET", 200, nil },
+      { "GET", 200, "headers" },
+      { "GET", 200, { ["content-length"] = 5 } },
       { "GET", 200, { ["transfer-encoding"] = true } },
     }
     for _, args in ipairs(bad) do
-      assert.has_error(function() core.http1_framing(unpack(args, 1, 3)) end)
+      assert.has_error(function()
+        core.http1_framing(unpack(args, 1, 3))
+      end)
     end
   end)
 end)
@@ -230,7 +310,7 @@ describe("core.http1_chunk_size", function()
     { "1a", 26 },
     { "1A;ext=1", 26 },
     { "1A ;ext=1", 26 },
-    { "1a\t; name=\"quoted; value\"", 26 },
+    { '1a\t; name="quoted; value"', 26 },
     { "ff;", 255 },
     { "10  ", 16 },
     { "FFFFFFFF", 4294967295 },
@@ -258,12 +338,18 @@ describe("core.http1_chunk_size", function()
       local size, err = core.http1_chunk_size(row[1])
       assert.are.equal(row[2], size)
       assert.are.equal(row[3], err)
-      if size and math.type then assert.are.equal("integer", math.type(size)) end
+      if size and math.type then
+        assert.are.equal("integer", math.type(size))
+      end
     end)
   end
 
   it("checks its argument", function()
-    assert.has_error(function() core.http1_chunk_size() end)
-    assert.has_error(function() core.http1_chunk_size({}) end)
+    assert.has_error(function()
+      core.http1_chunk_size()
+    end)
+    assert.has_error(function()
+      core.http1_chunk_size({})
+    end)
   end)
 end)

@@ -47,8 +47,13 @@ support.each_transport("modelgates.keys", function(it)
   describe("create", function()
     it("sends every field and returns the record and the plaintext key with 201", function()
       local fields = {
-        name = "ci", limit = 50, limit_reset = "monthly", include_byok_in_limit = true,
-        expires_at = "2027-12-31T23:59:59Z", workspace_id = "ws-1", creator_user_id = "user-1",
+        name = "ci",
+        limit = 50,
+        limit_reset = "monthly",
+        include_byok_in_limit = true,
+        expires_at = "2027-12-31T23:59:59Z",
+        workspace_id = "ws-1",
+        creator_user_id = "user-1",
         external = { user = "ext-user", api_key = "ext-key" },
       }
       local body, res = keys.create(fields)
@@ -85,8 +90,11 @@ support.each_transport("modelgates.keys", function(it)
 
     it("sends modelgates.null as JSON null and leaves absent fields out", function()
       local record = keys.create({
-        name = "no limit", limit = modelgates.null, limit_reset = modelgates.null,
-        expires_at = modelgates.null, creator_user_id = modelgates.null,
+        name = "no limit",
+        limit = modelgates.null,
+        limit_reset = modelgates.null,
+        expires_at = modelgates.null,
+        creator_user_id = modelgates.null,
       }).data
       assert.is_nil(record.limit)
       local sent = support.raw_json(support.only_request(server).body)
@@ -190,7 +198,8 @@ support.each_transport("modelgates.keys", function(it)
   describe("update", function()
     it("sends every field with PATCH and returns the updated record", function()
       local created = create_key({ name = "before", limit = 10 })
-      local fields = { name = "after", disabled = true, limit = 75, limit_reset = "daily", include_byok_in_limit = true }
+      local fields =
+        { name = "after", disabled = true, limit = 75, limit_reset = "daily", include_byok_in_limit = true }
       local body, res = keys.update(created.hash, fields)
       assert.are.equal(200, res.status)
       assert.are.equal("after", body.data.name)
@@ -241,26 +250,35 @@ support.each_transport("modelgates.keys", function(it)
     end)
 
     it("keep both timestamp forms as the API sent them", function()
-      server:fault({ status = 200, body = '{"data":{"hash":"h","created_at":"2025-08-24T10:30:00.363244+00:00",'
-        .. '"updated_at":"2025-08-24T10:30:00Z"}}' })
+      server:fault({
+        status = 200,
+        body = '{"data":{"hash":"h","created_at":"2025-08-24T10:30:00.363244+00:00",'
+          .. '"updated_at":"2025-08-24T10:30:00Z"}}',
+      })
       local record = keys.get("h").data
       assert.are.equal("2025-08-24T10:30:00.363244+00:00", record.created_at)
       assert.are.equal("2025-08-24T10:30:00Z", record.updated_at)
     end)
 
     it("turn nulls into nil and whole numbers into integers, at any depth", function()
-      server:fault({ status = 200, body = '{"data":[{"hash":"h","limit":null,"usage":2.5,"nested":{"n":7.0,"z":null}}]}' })
+      server:fault({
+        status = 200,
+        body = '{"data":[{"hash":"h","limit":null,"usage":2.5,"nested":{"n":7.0,"z":null}}]}',
+      })
       local record = keys.list().data[1]
       assert.is_nil(record.limit)
       assert.are.equal(2.5, record.usage)
       assert.are.same({ n = 7 }, record.nested)
-      if has_integers then assert.are.equal("integer", math.type(record.nested.n)) end
+      if has_integers then
+        assert.are.equal("integer", math.type(record.nested.n))
+      end
     end)
   end)
 
   describe("per-call options", function()
     it("send extra headers and a user agent that still names the module", function()
-      local client = server:client({ headers = { ["X-Trace"] = "client", ["X-Client"] = "1" }, user_agent = "my-app/1.0" })
+      local client =
+        server:client({ headers = { ["X-Trace"] = "client", ["X-Client"] = "1" }, user_agent = "my-app/1.0" })
       client.keys.list(nil, { headers = { ["x-trace"] = "call" } })
       local request = support.only_request(server)
       assert.are.equal("call", request.headers["x-trace"])
@@ -282,8 +300,12 @@ describe("an operation added as data", function()
   it("takes its path parameters in path_params order, each checked and encoded", function()
     local api = require("modelgates.api")
     api.operations.two_params = {
-      method = "GET", path = "/keys/{hash}/sub/{name}", path_params = { "name", "hash" },
-      success = 200, errors = { 404 }, returns = { data = "object" },
+      method = "GET",
+      path = "/keys/{hash}/sub/{name}",
+      path_params = { "name", "hash" },
+      success = 200,
+      errors = { 404 },
+      returns = { data = "object" },
     }
     local ok, err = pcall(function()
       local server = handle.server

@@ -27,11 +27,15 @@ support.each_transport("keys.each with the API's page of 100", function(it)
     local server = handle.server
     server:seed({ count = 250 })
     local listed = {}
-    for _, record in ipairs(server:keys()) do listed[record.hash] = true end
+    for _, record in ipairs(server:keys()) do
+      listed[record.hash] = true
+    end
     local hashes, seen_twice = collect(server:client().keys.each())
     assert.are.equal(250, #hashes)
     assert.is_false(seen_twice)
-    for _, hash in ipairs(hashes) do assert.is_true(listed[hash]) end
+    for _, hash in ipairs(hashes) do
+      assert.is_true(listed[hash])
+    end
     assert.are.equal("0,100,200,250", offsets(server))
   end)
 end)
@@ -95,7 +99,9 @@ support.each_transport("keys.each with a page size of 2", function(it)
     assert.is_false(seen_twice)
     -- The new key went to the front: the walk still saw every older key.
     local count = 0
-    for _ in pairs(hashes) do count = count + 1 end
+    for _ in pairs(hashes) do
+      count = count + 1
+    end
     assert.are.equal(5, count)
   end)
 

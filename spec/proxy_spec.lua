@@ -21,7 +21,9 @@ support.each_transport("proxies", function(it, transport)
 
   --- `check(pcall(call))` where the transport goes through proxies; elsewhere, the refusal.
   local function through_proxy(call, check)
-    if tunnels then return check(pcall(call)) end
+    if tunnels then
+      return check(pcall(call))
+    end
     local err = support.raises(errors.ValidationError, call)
     assert.are.equal("proxy", err.field)
     assert.matches("cosocket transport cannot go through a proxy", err.message)
@@ -35,8 +37,7 @@ support.each_transport("proxies", function(it, transport)
       assert.is_true(ok, tostring(page))
       assert.are.same({}, page.data)
       local port = tls.server.url:match(":(%d+)/")
-      assert.are.same({ { method = "CONNECT", target = "127.0.0.1:" .. port, auth = "none" } },
-        open.proxy:requests())
+      assert.are.same({ { method = "CONNECT", target = "127.0.0.1:" .. port, auth = "none" } }, open.proxy:requests())
       assert.are.equal("/api/v1/keys", support.only_request(tls.server).path)
     end)
   end)
@@ -54,29 +55,34 @@ support.each_transport("proxies", function(it, transport)
     end)
   end)
 
-  it("a wrong proxy password: the tunnel refused with 407, not tried again, the password in no text",
-    function()
-      local wrong = PASSWORD .. "-wrong"
-      local guard = package.loaded["spec.secret_guard"]
-      if guard then guard.keep_secret(wrong, "a wrong proxy password") end
-      local lines = {}
-      local client = tls.server:client({ proxy = authorized(guarded.proxy.url, wrong),
-        debug = function(line) lines[#lines + 1] = line end })
-      through_proxy(client.keys.list, function(ok, err)
-        assert.is_false(ok)
-        assert.is_true(err:is(errors.ConnectionError), tostring(err))
-        assert.are.equal(407, err.proxy_status)
-        assert.is_false(err.transient)
-        assert.are.equal(1, err.attempts)
-        assert.are.equal(1, #guarded.proxy:requests())
-        assert.are.equal("wrong", guarded.proxy:requests()[1].auth)
-        assert.matches("via proxy http://%[REDACTED%]@127%.0%.0%.1:%d+", lines[1])
-        for _, text in ipairs({ tostring(err), err.message, table.concat(lines, "\n") }) do
-          assert.is_nil(text:find(wrong, 1, true), "the password shows")
-        end
-        assert.are.same({}, tls.server:requests())
-      end)
+  it("a wrong proxy password: the tunnel refused with 407, not tried again, the password in no text", function()
+    local wrong = PASSWORD .. "-wrong"
+    local guard = package.loaded["spec.secret_guard"]
+    if guard then
+      guard.keep_secret(wrong, "a wrong proxy password")
+    end
+    local lines = {}
+    local client = tls.server:client({
+      proxy = authorized(guarded.proxy.url, wrong),
+      debug = function(line)
+        lines[#lines + 1] = line
+      end,
+    })
+    through_proxy(client.keys.list, function(ok, err)
+      assert.is_false(ok)
+      assert.is_true(err:is(errors.ConnectionError), tostring(err))
+      assert.are.equal(407, err.proxy_status)
+      assert.is_false(err.transient)
+      assert.are.equal(1, err.attempts)
+      assert.are.equal(1, #guarded.proxy:requests())
+      assert.are.equal("wrong", guarded.proxy:requests()[1].auth)
+      assert.matches("via proxy http://%[REDACTED%]@127%.0%.0%.1:%d+", lines[1])
+      for _, text in ipairs({ tostring(err), err.message, table.concat(lines, "\n") }) do
+        assert.is_nil(text:find(wrong, 1, true), "the password shows")
+      end
+      assert.are.same({}, tls.server:requests())
     end)
+  end)
 
   it("a proxy that does not answer is a ConnectionError worth another try, nothing sent", function()
     local client = plain.server:client({ proxy = CLOSED_PORT_PROXY, retries = false })
@@ -141,24 +147,46 @@ if not (rawget(_G, "ngx") or rawget(_G, "vim")) then
         retries = false, proxy = %s }
       local ok, err = pcall(client.keys.list)
       io.write(ok and "ok" or tostring(err))
-    ]]):format(server.url, server.management_key, server.ca_file and ("%q"):format(server.ca_file) or "nil",
-      options and options.proxy == false and "false" or "nil")
+    ]]):format(
+      server.url,
+      server.management_key,
+      server.ca_file and ("%q"):format(server.ca_file) or "nil",
+      options and options.proxy == false and "false" or "nil"
+    )
     local assignments = {}
-    for name, value in pairs(environment) do assignments[#assignments + 1] = name .. "=" .. shell_quote(value) end
+    for name, value in pairs(environment) do
+      assignments[#assignments + 1] = name .. "=" .. shell_quote(value)
+    end
     -- stderr apart: under make check-asan, LeakSanitizer may write there as the process ends.
     local stderr_path = os.tmpname()
-    local pipe = assert(io.popen(("cd %s && env -u https_proxy -u HTTPS_PROXY -u http_proxy -u all_proxy "
-      .. "-u ALL_PROXY -u no_proxy -u NO_PROXY %s %s -e %s 2>%s"):format(shell_quote(ROOT ~= "" and ROOT or "."),
-      table.concat(assignments, " "), LUA, shell_quote(script), stderr_path), "r"))
+    local pipe = assert(
+      io.popen(
+        (
+          "cd %s && env -u https_proxy -u HTTPS_PROXY -u http_proxy -u all_proxy "
+          .. "-u ALL_PROXY -u no_proxy -u NO_PROXY %s %s -e %s 2>%s"
+        ):format(
+          shell_quote(ROOT ~= "" and ROOT or "."),
+          table.concat(assignments, " "),
+          LUA,
+          shell_quote(script),
+          stderr_path
+        ),
+        "r"
+      )
+    )
     local printed = pipe:read("*a")
     pipe:close()
     local file = assert(io.open(stderr_path))
     local stderr = file:read("*a")
     file:close()
     os.remove(stderr_path)
-    if printed == "" then printed = stderr end
+    if printed == "" then
+      printed = stderr
+    end
     local guard = package.loaded["spec.secret_guard"]
-    if guard then guard.record(printed) end
+    if guard then
+      guard.record(printed)
+    end
     return printed
   end
 
@@ -174,16 +202,62 @@ if not (rawget(_G, "ngx") or rawget(_G, "vim")) then
     end
 
     local cases = {
-      { "https_proxy", function() return { https_proxy = open.proxy.url } end, true },
-      { "HTTPS_PROXY", function() return { HTTPS_PROXY = open.proxy.url } end, true },
-      { "all_proxy", function() return { all_proxy = open.proxy.url } end, true },
-      { "ALL_PROXY", function() return { ALL_PROXY = open.proxy.url } end, true },
-      { "https_proxy without a scheme, as curl reads it",
-        function() return { https_proxy = "127.0.0.1:" .. open.proxy.port } end, true },
-      { "https_proxy with no_proxy naming the host",
-        function() return { https_proxy = open.proxy.url, no_proxy = "localhost,127.0.0.1" } end, false },
-      { "https_proxy with NO_PROXY=*", function() return { https_proxy = open.proxy.url, NO_PROXY = "*" } end, false },
-      { "http_proxy, which https ignores", function() return { http_proxy = open.proxy.url } end, false },
+      {
+        "https_proxy",
+        function()
+          return { https_proxy = open.proxy.url }
+        end,
+        true,
+      },
+      {
+        "HTTPS_PROXY",
+        function()
+          return { HTTPS_PROXY = open.proxy.url }
+        end,
+        true,
+      },
+      {
+        "all_proxy",
+        function()
+          return { all_proxy = open.proxy.url }
+        end,
+        true,
+      },
+      {
+        "ALL_PROXY",
+        function()
+          return { ALL_PROXY = open.proxy.url }
+        end,
+        true,
+      },
+      {
+        "https_proxy without a scheme, as curl reads it",
+        function()
+          return { https_proxy = "127.0.0.1:" .. open.proxy.port }
+        end,
+        true,
+      },
+      {
+        "https_proxy with no_proxy naming the host",
+        function()
+          return { https_proxy = open.proxy.url, no_proxy = "localhost,127.0.0.1" }
+        end,
+        false,
+      },
+      {
+        "https_proxy with NO_PROXY=*",
+        function()
+          return { https_proxy = open.proxy.url, NO_PROXY = "*" }
+        end,
+        false,
+      },
+      {
+        "http_proxy, which https ignores",
+        function()
+          return { http_proxy = open.proxy.url }
+        end,
+        false,
+      },
     }
     for _, case in ipairs(cases) do
       it(case[1] .. (case[3] and ": through the proxy" or ": directly"), function()
@@ -198,13 +272,12 @@ if not (rawget(_G, "ngx") or rawget(_G, "vim")) then
       assert.is_false(tunnelled())
     end)
 
-    it("http:// reads http_proxy, never HTTP_PROXY (a CGI server sets it from a request's Proxy header)",
-      function()
-        assert.are.equal("ok", list_with({ HTTP_PROXY = open.proxy.url }, plain.server))
-        assert.are.same({}, open.proxy:requests())
-        assert.are.equal("ok", list_with({ http_proxy = open.proxy.url }, plain.server))
-        assert.are.equal("GET", open.proxy:requests()[1].method)
-      end)
+    it("http:// reads http_proxy, never HTTP_PROXY (a CGI server sets it from a request's Proxy header)", function()
+      assert.are.equal("ok", list_with({ HTTP_PROXY = open.proxy.url }, plain.server))
+      assert.are.same({}, open.proxy:requests())
+      assert.are.equal("ok", list_with({ http_proxy = open.proxy.url }, plain.server))
+      assert.are.equal("GET", open.proxy:requests()[1].method)
+    end)
 
     it("a variable with another scheme is refused, naming the variable", function()
       local printed = list_with({ https_proxy = "socks5://127.0.0.1:1080" }, tls.server)

@@ -19,12 +19,48 @@ describe("one client across calls", function()
     local keys = server:client().keys
     local created = keys.create({ name = "first" }).data
     local steps = {
-      { "GET", function() keys.get(created.hash) end, false },
-      { "PATCH", function() keys.update(created.hash, { name = "second" }) end, true },
-      { "GET", function() keys.list() end, false },
-      { "POST", function() keys.create({ name = "third" }) end, true },
-      { "DELETE", function() keys.delete(created.hash) end, false },
-      { "GET", function() keys.get_current_key_metadata() end, false },
+      {
+        "GET",
+        function()
+          keys.get(created.hash)
+        end,
+        false,
+      },
+      {
+        "PATCH",
+        function()
+          keys.update(created.hash, { name = "second" })
+        end,
+        true,
+      },
+      {
+        "GET",
+        function()
+          keys.list()
+        end,
+        false,
+      },
+      {
+        "POST",
+        function()
+          keys.create({ name = "third" })
+        end,
+        true,
+      },
+      {
+        "DELETE",
+        function()
+          keys.delete(created.hash)
+        end,
+        false,
+      },
+      {
+        "GET",
+        function()
+          keys.get_current_key_metadata()
+        end,
+        false,
+      },
     }
     for _, step in ipairs(steps) do
       step[2]()
@@ -61,7 +97,10 @@ describe("one client across calls", function()
     local keys = modelgates.new({ server_url = server.url }).keys
     local environment = { MODELGATES_API_KEY = server.management_key }
     local real_getenv = os.getenv
-    os.getenv = function(name) return environment[name] end -- luacheck: ignore 122
+    -- luacheck: ignore 122
+    os.getenv = function(name)
+      return environment[name]
+    end
     local ok, err = pcall(function()
       keys.list()
       assert.are.equal("Bearer " .. server.management_key, last_request(server).headers.authorization)
@@ -93,8 +132,8 @@ describe("one client over https across calls", function()
     local server = handle.server
     local client = server:client()
     assert.is_table(client.keys.list())
-    local refused = support.raises(modelgates.errors.ConnectionError, client.keys.list, nil,
-      { ca_file = "/nonexistent/ca.pem" })
+    local refused =
+      support.raises(modelgates.errors.ConnectionError, client.keys.list, nil, { ca_file = "/nonexistent/ca.pem" })
     assert.is_false(refused.request_sent)
     assert.is_table(client.keys.list())
     local requests = #server:requests()
@@ -110,7 +149,8 @@ describe("core.transport", function()
     local transport = core.transport({ guard_sigpipe = true })
     for _ = 1, 3 do
       local res = assert(transport:perform({
-        method = "GET", url = server.url .. "/key",
+        method = "GET",
+        url = server.url .. "/key",
         headers = { "Authorization: Bearer " .. server.management_key },
       }))
       assert.are.equal(200, res.status)
@@ -119,18 +159,24 @@ describe("core.transport", function()
   end)
 
   it("refuses options that are not a table", function()
-    assert.has_error(function() core.transport("fast") end)
+    assert.has_error(function()
+      core.transport("fast")
+    end)
   end)
 end)
 
 describe("core.percent_encode", function()
   local function reference(text)
-    return (text:gsub("[^A-Za-z0-9%-_~]", function(char) return ("%%%02X"):format(char:byte()) end))
+    return (text:gsub("[^A-Za-z0-9%-_~]", function(char)
+      return ("%%%02X"):format(char:byte())
+    end))
   end
 
   it("keeps unreserved characters and encodes every other byte", function()
     local all = {}
-    for byte = 0, 255 do all[#all + 1] = string.char(byte) end
+    for byte = 0, 255 do
+      all[#all + 1] = string.char(byte)
+    end
     local text = table.concat(all)
     assert.are.equal(reference(text), core.percent_encode(text))
     assert.are.equal("%2E%2E", core.percent_encode(".."))
@@ -141,7 +187,9 @@ describe("core.percent_encode", function()
     math.randomseed(5)
     for _ = 1, 200 do
       local chars = {}
-      for i = 1, math.random(0, 40) do chars[i] = string.char(math.random(0, 255)) end
+      for i = 1, math.random(0, 40) do
+        chars[i] = string.char(math.random(0, 255))
+      end
       local text = table.concat(chars)
       assert.are.equal(reference(text), core.percent_encode(text))
     end
@@ -162,7 +210,8 @@ describe("lifetimes on Lua 5.4", function()
   end
 
   it("closes a client declared <close> at the end of its block", function()
-    local client = run([[
+    local client = run(
+      [[
       local server = ...
       local kept
       do
@@ -172,14 +221,17 @@ describe("lifetimes on Lua 5.4", function()
         assert(kept.transport ~= nil)
       end
       return kept
-    ]], handle.server)
+    ]],
+      handle.server
+    )
     assert.is_nil(client.transport)
   end)
 
   it("closes a keys.each walk on break: the walk lets go of its page and ends", function()
     local server = handle.server
     server:seed({ count = 5 })
-    local first, after_break = run([[
+    local first, after_break = run(
+      [[
       local keys = ...
       local iterator, first
       local function walk()
@@ -192,7 +244,9 @@ describe("lifetimes on Lua 5.4", function()
         break
       end
       return first, iterator()
-    ]], server:client().keys)
+    ]],
+      server:client().keys
+    )
     assert.is_string(first.hash)
     assert.is_nil(after_break)
   end)

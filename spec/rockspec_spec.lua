@@ -8,7 +8,9 @@ local ROOT = debug.getinfo(1, "S").source:match("^@(.-)spec/rockspec_spec%.lua$"
 local function list_files(pattern)
   local pipe = assert(io.popen("cd '" .. (ROOT == "" and "." or ROOT) .. "' && ls " .. pattern))
   local files = {}
-  for line in pipe:lines() do files[#files + 1] = line end
+  for line in pipe:lines() do
+    files[#files + 1] = line
+  end
   pipe:close()
   table.sort(files)
   return files
@@ -59,10 +61,18 @@ describe("rockspec/modelgates-dev-1.rockspec and rockspec/modelgates-testing-dev
     assert.is_nil(rockspec.build.install.bin["modelgates-server"])
     assert.are.equal("bin/modelgates-server", testing.build.install.bin["modelgates-server"])
     -- Every rock the server and the testing module require, by the name LuaRocks knows it by.
-    local rock_of = { cqueues = "cqueues", http = "http", openssl = "luaossl", cjson = "lua-cjson",
-      zlib = "lua-zlib", modelgates = "modelgates" }
+    local rock_of = {
+      cqueues = "cqueues",
+      http = "http",
+      openssl = "luaossl",
+      cjson = "lua-cjson",
+      zlib = "lua-zlib",
+      modelgates = "modelgates",
+    }
     local declared = {}
-    for _, dependency in ipairs(testing.dependencies) do declared[dependency:match("^(%S+)")] = true end
+    for _, dependency in ipairs(testing.dependencies) do
+      declared[dependency:match("^(%S+)")] = true
+    end
     for _, file in ipairs({ "lua/modelgates/server.lua", "lua/modelgates/testing.lua" }) do
       for name in read_file(ROOT .. file):gmatch('require%(?%s*"([%w_]+)') do
         assert.is_true(declared[rock_of[name] or "?"] or false, file .. " requires " .. name .. ", undeclared")

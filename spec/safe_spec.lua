@@ -8,8 +8,7 @@ describe("modelgates.safe", function()
 
   before_each(function()
     server = handle.server
-    keys = assert(safe.new({ api_key = server.management_key, server_url = server.url,
-      retries = false })).keys
+    keys = assert(safe.new({ api_key = server.management_key, server_url = server.url, retries = false })).keys
   end)
 
   it("returns the body and the response on success", function()
@@ -49,13 +48,17 @@ describe("modelgates.safe", function()
     assert.are.same({ 500 }, yielded)
     server:clear_faults()
     yielded = {}
-    for key in keys.each() do yielded[#yielded + 1] = key end
+    for key in keys.each() do
+      yielded[#yielded + 1] = key
+    end
     assert.are.equal(3, #yielded)
   end)
 
   it("each reports bad arguments through the loop", function()
     local results = {}
-    for key, err in keys.each({ offset = "x" }) do results[#results + 1] = { key, err.field } end
+    for key, err in keys.each({ offset = "x" }) do
+      results[#results + 1] = { key, err.field }
+    end
     assert.are.same({ { false, "params.offset" } }, results)
   end)
 end)

@@ -45,11 +45,17 @@ end
 -- What the command line printed (spec/cli_spec.lua hands it over).
 -- And secrets that only a spec knows (a proxy's password).
 package.loaded["spec.secret_guard"] = {
-  record = function(text) texts[#texts + 1] = text end,
-  keep_secret = function(secret, kind) secrets[secret] = kind end,
+  record = function(text)
+    texts[#texts + 1] = text
+  end,
+  keep_secret = function(secret, kind)
+    secrets[secret] = kind
+  end,
 }
 
-errors.on_new = function(err) made[#made + 1] = err end
+errors.on_new = function(err)
+  made[#made + 1] = err
+end
 
 local start_server = testing.start_server
 testing.start_server = function(...)
@@ -83,8 +89,11 @@ busted.subscribe({ "suite", "end" }, function()
       end
     end
   end
-  io.stderr:write(("secret guard: %d error texts checked against %d secrets, %d leaks\n"):format(
-    #texts, secret_count, leaks))
-  if leaks > 0 then os.exit(1) end
+  io.stderr:write(
+    ("secret guard: %d error texts checked against %d secrets, %d leaks\n"):format(#texts, secret_count, leaks)
+  )
+  if leaks > 0 then
+    os.exit(1)
+  end
   return nil, true
 end)

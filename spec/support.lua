@@ -20,29 +20,48 @@ support.lua_command = os.getenv("MODELGATES_TEST_LUA")
 --- `server` field is set once the block runs.
 function support.server(options)
   local handle = {}
-  busted.setup(function() handle.server = testing.start_server(options) end)
-  busted.teardown(function()
-    if handle.server then handle.server:stop() end
+  busted.setup(function()
+    handle.server = testing.start_server(options)
   end)
-  busted.before_each(function() handle.server:reset() end)
+  busted.teardown(function()
+    if handle.server then
+      handle.server:stop()
+    end
+  end)
+  busted.before_each(function()
+    handle.server:reset()
+  end)
   return handle
 end
 
-local function run_directly(fn) return fn() end
+local function run_directly(fn)
+  return fn()
+end
 
 --- A test's body as a run of modelgates.nvim, waited for with vim.wait
 --- (which keeps Neovim's loop going).
 local function run_in_neovim(fn)
   local outcome
-  require("modelgates.nvim").run(fn, function(...) outcome = { n = select("#", ...), ... } end)
-  assert(vim.wait(120000, function() return outcome ~= nil end, 2), "the run did not call back in 120 s")
-  if outcome[1] ~= nil then error(outcome[1], 0) end
+  require("modelgates.nvim").run(fn, function(...)
+    outcome = { n = select("#", ...), ... }
+  end)
+  assert(
+    vim.wait(120000, function()
+      return outcome ~= nil
+    end, 2),
+    "the run did not call back in 120 s"
+  )
+  if outcome[1] ~= nil then
+    error(outcome[1], 0)
+  end
   return unpack(outcome, 2, outcome.n)
 end
 
 local function run_in_gather(fn)
   local result = modelgates.gather({ fn })[1]
-  if not result.ok then error(result.error, 0) end
+  if not result.ok then
+    error(result.error, 0)
+  end
   return unpack(result, 1, result.n)
 end
 
@@ -70,9 +89,14 @@ end
 --- The spec files that declare their cases with support.each_transport:
 --- the hosts run them too.
 support.shared_spec_files = {
-  "spec/operations_spec.lua", "spec/errors_spec.lua", "spec/validation_spec.lua",
-  "spec/faults_spec.lua", "spec/pagination_spec.lua", "spec/hostile_spec.lua",
-  "spec/compression_spec.lua", "spec/proxy_spec.lua",
+  "spec/operations_spec.lua",
+  "spec/errors_spec.lua",
+  "spec/validation_spec.lua",
+  "spec/faults_spec.lua",
+  "spec/pagination_spec.lua",
+  "spec/hostile_spec.lua",
+  "spec/compression_spec.lua",
+  "spec/proxy_spec.lua",
 }
 
 --- One table of cases, every transport: `body(it, transport)` declares the
@@ -82,7 +106,9 @@ function support.each_transport(name, body)
   for _, transport in ipairs(support.transports) do
     busted.describe(("%s [%s]"):format(name, transport.name), function()
       body(function(title, fn)
-        busted.it(title, function() return transport.run(fn) end)
+        busted.it(title, function()
+          return transport.run(fn)
+        end)
       end, transport)
     end)
   end
@@ -133,7 +159,9 @@ function proxy_methods:clear()
 end
 
 function proxy_methods:stop()
-  if not self.process then return end
+  if not self.process then
+    return
+  end
   os.execute("kill " .. self.pid .. " 2>/dev/null")
   self.process:close()
   self.process = nil
@@ -151,13 +179,19 @@ function support.proxy(options)
     if options and options.credentials then
       local password = options.credentials:match(":(.*)$")
       local guard = package.loaded["spec.secret_guard"]
-      if guard then guard.keep_secret(password, "a proxy password") end
+      if guard then
+        guard.keep_secret(password, "a proxy password")
+      end
       -- coreutils' base64, not the module's: the proxy checks what libcurl sends.
       local encoded = shell_output("printf %s '" .. options.credentials .. "' | base64 -w0")
       environment = "MODELGATES_PROXY_AUTHORIZATION='Basic " .. encoded .. "' "
     end
-    self.process = assert(io.popen(("echo $$; %sexec lua5.1 %s/proxy_server.lua %s $PPID"):format(
-      environment, spec_dir, self.log_path), "r"))
+    self.process = assert(
+      io.popen(
+        ("echo $$; %sexec lua5.1 %s/proxy_server.lua %s $PPID"):format(environment, spec_dir, self.log_path),
+        "r"
+      )
+    )
     self.pid = tonumber(self.process:read("*l"))
     self.url = self.process:read("*l")
     assert(self.url and self.url:find("^http://127%.0%.0%.1:%d+$"), "the test proxy did not start")
@@ -165,9 +199,13 @@ function support.proxy(options)
     handle.proxy = self
   end)
   busted.teardown(function()
-    if handle.proxy then handle.proxy:stop() end
+    if handle.proxy then
+      handle.proxy:stop()
+    end
   end)
-  busted.before_each(function() handle.proxy:clear() end)
+  busted.before_each(function()
+    handle.proxy:clear()
+  end)
   return handle
 end
 

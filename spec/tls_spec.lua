@@ -17,8 +17,8 @@ describe("over https", function()
 
   it("refuses a server whose certificate it cannot verify, before any request", function()
     local server = handle.server
-    local untrusting = modelgates.new({ api_key = server.management_key, server_url = server.url,
-      ca_file = "/nonexistent/ca.pem" })
+    local untrusting =
+      modelgates.new({ api_key = server.management_key, server_url = server.url, ca_file = "/nonexistent/ca.pem" })
     support.raises(modelgates.errors.ConnectionError, untrusting.keys.list)
     local system_roots = modelgates.new({ api_key = server.management_key, server_url = server.url })
     support.raises(modelgates.errors.ConnectionError, system_roots.keys.list)
@@ -33,8 +33,15 @@ describe("the local server's report of refused handshakes", function()
   --- it wrote on stderr.
   local function stderr_after_refusal(flags)
     local stderr_path = os.tmpname()
-    local process = assert(io.popen(("echo $$; exec %sbin/modelgates-server --tls --port 0 --watch-pid $PPID %s 2>%s")
-      :format(ROOT, flags, stderr_path)))
+    local process = assert(
+      io.popen(
+        ("echo $$; exec %sbin/modelgates-server --tls --port 0 --watch-pid $PPID %s 2>%s"):format(
+          ROOT,
+          flags,
+          stderr_path
+        )
+      )
+    )
     local pid, url = process:read("*l"), process:read("*l")
     local ok = pcall(function()
       modelgates.new({ api_key = "mg-dev-management-key", server_url = url, retries = false }).keys.list()
@@ -45,7 +52,9 @@ describe("the local server's report of refused handshakes", function()
       local file = assert(io.open(stderr_path))
       text = file:read("*a")
       file:close()
-      if text ~= "" then break end
+      if text ~= "" then
+        break
+      end
       os.execute("sleep 0.1")
     end
     os.execute("kill " .. pid)

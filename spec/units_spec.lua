@@ -110,15 +110,31 @@ describe("core.decode_response", function()
   -- { name, response, success status, the error class or nil for success }
   local rows = {
     { "the success status with an object", { status = 200, body = '{"data":{}}', headers = {} }, 200, nil },
-    { "the success status with an array", { status = 200, body = "[]", headers = {} }, 200,
-      errors.ResponseValidationError },
-    { "the success status with no JSON", { status = 200, body = "<html>", headers = {} }, 200,
-      errors.ResponseValidationError },
+    {
+      "the success status with an array",
+      { status = 200, body = "[]", headers = {} },
+      200,
+      errors.ResponseValidationError,
+    },
+    {
+      "the success status with no JSON",
+      { status = 200, body = "<html>", headers = {} },
+      200,
+      errors.ResponseValidationError,
+    },
     { "another 2XX", { status = 200, body = "{}", headers = {} }, 201, errors.ResponseValidationError },
-    { "a 404 with the API's error", { status = 404, body = '{"error":{"code":404,"message":"gone"}}', headers = {} },
-      200, errors.NotFoundResponseError },
-    { "a 502 with a page", { status = 502, reason = "Bad Gateway", body = "<html>", headers = {} }, 200,
-      errors.APIError },
+    {
+      "a 404 with the API's error",
+      { status = 404, body = '{"error":{"code":404,"message":"gone"}}', headers = {} },
+      200,
+      errors.NotFoundResponseError,
+    },
+    {
+      "a 502 with a page",
+      { status = 502, reason = "Bad Gateway", body = "<html>", headers = {} },
+      200,
+      errors.APIError,
+    },
     { "a 301", { status = 301, body = "", headers = {} }, 200, errors.APIError },
   }
   for _, row in ipairs(rows) do
@@ -162,20 +178,49 @@ describe("proxy.choose", function()
     { "no_proxy: the host", "https://api.test/v1", {}, { https_proxy = P, no_proxy = "api.test" }, nil },
     { "no_proxy: a parent domain", "https://eu.api.test/v1", {}, { https_proxy = P, no_proxy = "api.test" }, nil },
     { "no_proxy: a leading dot", "https://eu.api.test/v1", {}, { https_proxy = P, no_proxy = ".api.test" }, nil },
-    { "no_proxy: not a suffix of a label", "https://myapi.test/v1", {}, { https_proxy = P, no_proxy = "api.test" },
-      P, "https_proxy" },
-    { "no_proxy: case and spaces", "https://API.test/v1", {}, { https_proxy = P, no_proxy = "x.test,  Api.Test" },
-      nil },
+    {
+      "no_proxy: not a suffix of a label",
+      "https://myapi.test/v1",
+      {},
+      { https_proxy = P, no_proxy = "api.test" },
+      P,
+      "https_proxy",
+    },
+    {
+      "no_proxy: case and spaces",
+      "https://API.test/v1",
+      {},
+      { https_proxy = P, no_proxy = "x.test,  Api.Test" },
+      nil,
+    },
     { "NO_PROXY", "https://api.test/v1", {}, { https_proxy = P, NO_PROXY = "*" }, nil },
     { "no_proxy applies to the option too", "https://api.test/v1", { proxy = Q }, { no_proxy = "api.test" }, nil },
-    { "the no_proxy option over the environment", "https://api.test/v1", { no_proxy = "" },
-      { https_proxy = P, no_proxy = "*" }, P, "https_proxy" },
+    {
+      "the no_proxy option over the environment",
+      "https://api.test/v1",
+      { no_proxy = "" },
+      { https_proxy = P, no_proxy = "*" },
+      P,
+      "https_proxy",
+    },
     { "no_proxy: an address", "http://127.0.0.1:8/v1", {}, { http_proxy = P, no_proxy = "127.0.0.1" }, nil },
-    { "no_proxy: an address is not a domain", "http://127.0.0.1:8/v1", {}, { http_proxy = P, no_proxy = "0.0.1" },
-      P, "http_proxy" },
+    {
+      "no_proxy: an address is not a domain",
+      "http://127.0.0.1:8/v1",
+      {},
+      { http_proxy = P, no_proxy = "0.0.1" },
+      P,
+      "http_proxy",
+    },
     { "no_proxy: CIDR in", "http://127.0.0.1:8/v1", {}, { http_proxy = P, no_proxy = "127.0.0.0/8" }, nil },
-    { "no_proxy: CIDR out", "http://127.0.0.1:8/v1", {}, { http_proxy = P, no_proxy = "10.0.0.0/8" },
-      P, "http_proxy" },
+    {
+      "no_proxy: CIDR out",
+      "http://127.0.0.1:8/v1",
+      {},
+      { http_proxy = P, no_proxy = "10.0.0.0/8" },
+      P,
+      "http_proxy",
+    },
     { "no_proxy: IPv6 in brackets", "http://[::1]:8/v1", {}, { http_proxy = P, no_proxy = "[::1]" }, nil },
     { "an empty variable is unset", "https://api.test/v1", {}, { https_proxy = "", all_proxy = P }, P, "all_proxy" },
   }
@@ -183,45 +228,73 @@ describe("proxy.choose", function()
     it(row[1], function()
       local options, environment = row[3], row[4]
       local chosen, source = proxy.choose(row[2], function(name, from_env)
-        if not from_env then return options[name] end
+        if not from_env then
+          return options[name]
+        end
         local value = environment[name]
-        if value ~= "" then return value end
+        if value ~= "" then
+          return value
+        end
       end)
       assert.are.equal(row[5], chosen)
       assert.are.equal(row[6], source)
     end)
   end
 
-  it("finds every form of a proxy URL's credentials that could be echoed, and shows the URL without them",
-    function()
-      local url = "http://me:p%40ss@proxy.test:3128"
-      local secrets = proxy.secrets(url)
-      for _, form in ipairs({ "me:p%40ss", "p%40ss", "p@ss", "bWU6cEBzcw==" }) do
-        local found = false
-        for _, secret in ipairs(secrets) do found = found or secret == form end
-        assert.is_true(found, form)
+  it("finds every form of a proxy URL's credentials that could be echoed, and shows the URL without them", function()
+    local url = "http://me:p%40ss@proxy.test:3128"
+    local secrets = proxy.secrets(url)
+    for _, form in ipairs({ "me:p%40ss", "p%40ss", "p@ss", "bWU6cEBzcw==" }) do
+      local found = false
+      for _, secret in ipairs(secrets) do
+        found = found or secret == form
       end
-      assert.are.same({}, proxy.secrets("http://proxy.test:3128"))
-      assert.are.equal("http://[REDACTED]@proxy.test:3128", proxy.shown(url))
-      assert.are.equal("http://proxy.test:3128", proxy.shown("http://proxy.test:3128"))
-    end)
+      assert.is_true(found, form)
+    end
+    assert.are.same({}, proxy.secrets("http://proxy.test:3128"))
+    assert.are.equal("http://[REDACTED]@proxy.test:3128", proxy.shown(url))
+    assert.are.equal("http://proxy.test:3128", proxy.shown("http://proxy.test:3128"))
+  end)
 end)
 
 describe("an error's one-line form", function()
   -- { error type, fields, the line }
   local rows = {
-    { "NotFoundResponseError", { message = "gone", status_code = 404, attempts = 1, elapsed = 0.01 },
-      "NotFoundResponseError: gone (HTTP 404)" },
-    { "InternalServerResponseError", { message = "boom", status_code = 500, attempts = 4, elapsed = 3.14 },
-      "InternalServerResponseError: boom (HTTP 500; 4 attempts in 3.1 s)" },
-    { "ConnectionError", { message = "Connection refused", attempts = 1, elapsed = 0.002 },
-      "ConnectionError: Connection refused (1 attempt in 0.0 s)" },
-    { "TimeoutError", { message = "Operation timed out after 28856 milliseconds", limit = "timeout", attempts = 3,
-      elapsed = 60.02 }, "TimeoutError: Operation timed out after 28856 milliseconds (timeout hit; 3 attempts in 60.0 s)" },
-    { "ResponseValidationError", { message = "response body exceeds 10 bytes", limit = "max_response_bytes" },
-      "ResponseValidationError: response body exceeds 10 bytes (max_response_bytes hit)" },
-    { "ValidationError", { message = "modelgates.new: options.x: expected a known field" },
-      "ValidationError: modelgates.new: options.x: expected a known field" },
+    {
+      "NotFoundResponseError",
+      { message = "gone", status_code = 404, attempts = 1, elapsed = 0.01 },
+      "NotFoundResponseError: gone (HTTP 404)",
+    },
+    {
+      "InternalServerResponseError",
+      { message = "boom", status_code = 500, attempts = 4, elapsed = 3.14 },
+      "InternalServerResponseError: boom (HTTP 500; 4 attempts in 3.1 s)",
+    },
+    {
+      "ConnectionError",
+      { message = "Connection refused", attempts = 1, elapsed = 0.002 },
+      "ConnectionError: Connection refused (1 attempt in 0.0 s)",
+    },
+    {
+      "TimeoutError",
+      {
+        message = "Operation timed out after 28856 milliseconds",
+        limit = "timeout",
+        attempts = 3,
+        elapsed = 60.02,
+      },
+      "TimeoutError: Operation timed out after 28856 milliseconds (timeout hit; 3 attempts in 60.0 s)",
+    },
+    {
+      "ResponseValidationError",
+      { message = "response body exceeds 10 bytes", limit = "max_response_bytes" },
+      "ResponseValidationError: response body exceeds 10 bytes (max_response_bytes hit)",
+    },
+    {
+      "ValidationError",
+      { message = "modelgates.new: options.x: expected a known field" },
+      "ValidationError: modelgates.new: options.x: expected a known field",
+    },
   }
   for _, row in ipairs(rows) do
     it(row[3], function()

@@ -26,11 +26,17 @@ return {
 
   operations = {
     get_current_key_metadata = {
-      method = "GET", path = "/key", success = 200, errors = { 401, 500 },
+      method = "GET",
+      path = "/key",
+      success = 200,
+      errors = { 401, 500 },
       returns = { data = "object" },
     },
     list = {
-      method = "GET", path = "/keys", success = 200, errors = { 400, 401, 429, 500 },
+      method = "GET",
+      path = "/keys",
+      success = 200,
+      errors = { 400, 401, 429, 500 },
       query = {
         include_disabled = { type = "boolean" },
         offset = { type = "integer", min = 0, max = 2 ^ 53, nullable = true },
@@ -39,7 +45,10 @@ return {
       returns = { data = "key_records" },
     },
     create = {
-      method = "POST", path = "/keys", success = 201, errors = { 400, 401, 403, 429, 500 },
+      method = "POST",
+      path = "/keys",
+      success = 201,
+      errors = { 400, 401, 403, 429, 500 },
       once = true,
       body = {
         name = { type = "string", required = true },
@@ -60,12 +69,18 @@ return {
       returns = { data = "key_record", key = "string" },
     },
     get = {
-      method = "GET", path = "/keys/{hash}", path_params = hash, success = 200,
+      method = "GET",
+      path = "/keys/{hash}",
+      path_params = hash,
+      success = 200,
       errors = { 401, 404, 429, 500 },
       returns = { data = "key_record" },
     },
     update = {
-      method = "PATCH", path = "/keys/{hash}", path_params = hash, success = 200,
+      method = "PATCH",
+      path = "/keys/{hash}",
+      path_params = hash,
+      success = 200,
       errors = { 400, 401, 404, 429, 500 },
       body = {
         name = { type = "string" },
@@ -77,7 +92,10 @@ return {
       returns = { data = "key_record" },
     },
     delete = {
-      method = "DELETE", path = "/keys/{hash}", path_params = hash, success = 200,
+      method = "DELETE",
+      path = "/keys/{hash}",
+      path_params = hash,
+      success = 200,
       errors = { 401, 404, 429, 500 },
       returns = { deleted = "boolean" },
       absent_means_done = { deleted = true },

@@ -17,8 +17,15 @@ local cli = {}
 
 -- Documented in the README: scripts branch on them.
 local exit_status = {
-  ok = 0, failure = 1, usage = 2, validation = 3, authentication = 4,
-  not_found = 5, rate_limited = 6, server = 7, network = 8,
+  ok = 0,
+  failure = 1,
+  usage = 2,
+  validation = 3,
+  authentication = 4,
+  not_found = 5,
+  rate_limited = 6,
+  server = 7,
+  network = 8,
 }
 
 -- The first class an error is an instance of decides, so every status-specific
@@ -54,9 +61,15 @@ end
 
 --- The text of one value in a table cell.
 local function cell(value, absent)
-  if value == nil then return absent or "-" end
-  if type(value) == "boolean" then return value and "yes" or "no" end
-  if type(value) == "number" then return ("%.10g"):format(value) end
+  if value == nil then
+    return absent or "-"
+  end
+  if type(value) == "boolean" then
+    return value and "yes" or "no"
+  end
+  if type(value) == "number" then
+    return ("%.10g"):format(value)
+  end
   return one_line(tostring(value))
 end
 
@@ -86,7 +99,9 @@ local current_api_key
 
 --- `text` with every occurrence of `api_key` blanked out.
 local function without_key(text, api_key)
-  if not api_key then return text end
+  if not api_key then
+    return text
+  end
   return (text:gsub(api_key:gsub("%W", "%%%0"), "[API key]"))
 end
 
@@ -109,7 +124,9 @@ local function print_rows(objects, columns)
   local rows = {}
   if terminal then
     rows[1] = {}
-    for i, column in ipairs(columns) do rows[1][i] = column.title end
+    for i, column in ipairs(columns) do
+      rows[1][i] = column.title
+    end
   end
   for _, object in ipairs(objects) do
     local row = {}
@@ -124,11 +141,17 @@ local function print_rows(objects, columns)
     separator = "  "
     for i = 1, #columns - 1 do
       local width = 0
-      for _, row in ipairs(rows) do width = math.max(width, display_width(row[i])) end
-      for _, row in ipairs(rows) do row[i] = row[i] .. (" "):rep(width - display_width(row[i])) end
+      for _, row in ipairs(rows) do
+        width = math.max(width, display_width(row[i]))
+      end
+      for _, row in ipairs(rows) do
+        row[i] = row[i] .. (" "):rep(width - display_width(row[i]))
+      end
     end
   end
-  for _, row in ipairs(rows) do write_out(table.concat(row, separator), "\n") end
+  for _, row in ipairs(rows) do
+    write_out(table.concat(row, separator), "\n")
+  end
 end
 
 --- The body exactly as the server sent it, for jq.
@@ -137,7 +160,9 @@ local function print_body(res)
 end
 
 local function show(args, res, objects, columns)
-  if args.json then return print_body(res) end
+  if args.json then
+    return print_body(res)
+  end
   print_rows(objects, columns)
 end
 
@@ -145,7 +170,9 @@ end
 --- the API's field name (see `target`), so a request is a selection.
 local function pick(args, names)
   local fields = {}
-  for _, name in ipairs(names) do fields[name] = args[name] end
+  for _, name in ipairs(names) do
+    fields[name] = args[name]
+  end
   return fields
 end
 
@@ -155,7 +182,9 @@ end
 
 local function usd(text)
   local value = tonumber(text)
-  if value then return value end
+  if value then
+    return value
+  end
   return nil, ("malformed amount '%s': expected a number of USD"):format(text)
 end
 
@@ -167,23 +196,29 @@ end
 
 local function limit_options(command, default_note)
   command:mutex(
-    command:option("--limit"):argname("USD"):convert(usd)
-      :description("Spending limit in USD" .. default_note),
-    command:flag("--no-limit"):target("limit"):action(set_null):description("No spending limit"))
+    command:option("--limit"):argname("USD"):convert(usd):description("Spending limit in USD" .. default_note),
+    command:flag("--no-limit"):target("limit"):action(set_null):description("No spending limit")
+  )
 end
 
 local LIMIT_RESETS = { "daily", "weekly", "monthly" }
 
 --- One form for create and update: the flag alone means true.
 local function byok_option(command)
-  command:option("--include-byok-in-limit"):argname("BOOL"):args("?"):choices({ "true", "false" })
+  command
+    :option("--include-byok-in-limit")
+    :argname("BOOL")
+    :args("?")
+    :choices({ "true", "false" })
     :description("Count BYOK usage against the limit (the flag alone: true)")
 end
 
 --- The API's fields of `args`: argparse keeps an optional value in a list.
 local function byok_value(args)
   local given = args.include_byok_in_limit
-  if given == nil then return nil end
+  if given == nil then
+    return nil
+  end
   return given[1] ~= "false"
 end
 
@@ -201,7 +236,10 @@ local commands = {
     summary = "List the keys of a workspace, the most recent first.",
     configure = function(command)
       command:flag("--include-disabled"):description("Include disabled keys")
-      command:option("--workspace"):argname("ID"):target("workspace_id")
+      command
+        :option("--workspace")
+        :argname("ID")
+        :target("workspace_id")
         :description("The workspace's keys (default: the default workspace)")
       command:flag("--all"):description("Walk every page, not only the first 100 keys")
     end,
@@ -212,11 +250,17 @@ local commands = {
         return show(args, res, body.data, record_columns)
       end
       local records = {}
-      for record in keys.each(params) do records[#records + 1] = record end
-      if not args.json then return print_rows(records, record_columns) end
+      for record in keys.each(params) do
+        records[#records + 1] = record
+      end
+      if not args.json then
+        return print_rows(records, record_columns)
+      end
       -- No single body holds every page: the records go out as one array.
       local encoded = {}
-      for i, record in ipairs(records) do encoded[i] = cjson.encode(record) end
+      for i, record in ipairs(records) do
+        encoded[i] = cjson.encode(record)
+      end
       write_out("[", table.concat(encoded, ","), "]\n")
     end,
   },
@@ -239,7 +283,10 @@ local commands = {
       limit_options(command, " (default: none)")
       command:option("--limit-reset"):choices(LIMIT_RESETS):description("When the limit resets (default: never)")
       byok_option(command)
-      command:option("--expires-at"):argname("TIME"):convert(expiry)
+      command
+        :option("--expires-at")
+        :argname("TIME")
+        :convert(expiry)
         :description("Expiry, RFC 3339 in UTC (2027-12-31T23:59:59Z) or Unix seconds")
       command:option("--workspace"):argname("ID"):target("workspace_id"):description("The key's workspace")
     end,
@@ -247,9 +294,16 @@ local commands = {
       local fields = pick(args, { "name", "limit", "limit_reset", "expires_at", "workspace_id" })
       fields.include_byok_in_limit = byok_value(args)
       local body, res = keys.create(fields)
-      if args.json then return print_body(res) end
-      io.stderr:write(('%s: created key "%s", hash %s; the key is shown only this once\n'):format(
-        PROGRAM, cell(body.data.name), body.data.hash))
+      if args.json then
+        return print_body(res)
+      end
+      io.stderr:write(
+        ('%s: created key "%s", hash %s; the key is shown only this once\n'):format(
+          PROGRAM,
+          cell(body.data.name),
+          body.data.hash
+        )
+      )
       write_out(body.key, "\n")
     end,
   },
@@ -261,12 +315,13 @@ local commands = {
       command:option("--name"):description("A new name")
       command:mutex(
         command:flag("--disable"):target("disabled"):action("store_true"):description("Disable the key"),
-        command:flag("--enable"):target("disabled"):action("store_false"):description("Enable the key"))
+        command:flag("--enable"):target("disabled"):action("store_false"):description("Enable the key")
+      )
       limit_options(command, "")
       command:mutex(
         command:option("--limit-reset"):choices(LIMIT_RESETS):description("When the limit resets"),
-        command:flag("--no-limit-reset"):target("limit_reset"):action(set_null)
-          :description("The limit never resets"))
+        command:flag("--no-limit-reset"):target("limit_reset"):action(set_null):description("The limit never resets")
+      )
       byok_option(command)
     end,
     run = function(keys, args)
@@ -292,10 +347,14 @@ local commands = {
         local record = keys.get(args.hash).data
         io.stderr:write(('Delete key "%s" (%s)? [y/N] '):format(cell(record.name), record.hash))
         local answer = (io.stdin:read("*l") or ""):lower():match("^%s*(.-)%s*$")
-        if answer ~= "y" and answer ~= "yes" then fail(exit_status.failure, "not deleted") end
+        if answer ~= "y" and answer ~= "yes" then
+          fail(exit_status.failure, "not deleted")
+        end
       end
       local _, res = keys.delete(args.hash)
-      if args.json then return print_body(res) end
+      if args.json then
+        return print_body(res)
+      end
       io.stderr:write(("%s: deleted key %s\n"):format(PROGRAM, one_line(args.hash)))
     end,
   },
@@ -305,13 +364,15 @@ local COMMON_OPTIONS = "Also --json, --api-key-file PATH, --server-url URL, --al
   .. "before or after the command (see modelgates-keys --help)."
 
 local function build_parser()
-  local parser = argparse(PROGRAM, "Manage ModelGates API keys.")
-    :command_target("command")
-    :epilog("The API key comes from MODELGATES_API_KEY or --api-key-file, never from an argument. "
-      .. "The options above go before or after the command. See docs/cli.md.")
+  local parser = argparse(PROGRAM, "Manage ModelGates API keys."):command_target("command"):epilog(
+    "The API key comes from MODELGATES_API_KEY or --api-key-file, never from an argument. "
+      .. "The options above go before or after the command. See docs/cli.md."
+  )
   -- The parent's: argparse takes them before the command or after it.
   parser:flag("--json"):description("Print the API's JSON body instead of a table")
-  parser:option("--api-key-file"):argname("PATH")
+  parser
+    :option("--api-key-file")
+    :argname("PATH")
     :description("Read the API key from PATH (default: MODELGATES_API_KEY)")
   parser:option("--server-url"):argname("URL"):description("The API's base URL (default: MODELGATES_BASE_URL)")
   parser:flag("--allow-insecure-http"):description("Allow http:// to a host that is not loopback")
@@ -319,7 +380,9 @@ local function build_parser()
   for _, spec in ipairs(commands) do
     local command = parser:command(spec.name, spec.summary):epilog(COMMON_OPTIONS)
     name_of[command] = PROGRAM .. " " .. spec.name
-    if spec.configure then spec.configure(command) end
+    if spec.configure then
+      spec.configure(command)
+    end
   end
   -- argparse would print the whole usage and exit 1; the status must say "usage".
   parser.error = function(failed, message)
@@ -329,14 +392,18 @@ local function build_parser()
 end
 
 local commands_by_name = {}
-for _, spec in ipairs(commands) do commands_by_name[spec.name] = spec end
+for _, spec in ipairs(commands) do
+  commands_by_name[spec.name] = spec
+end
 
 --- Not from an argument: arguments show up in `ps` and in shell history.
 local function read_api_key(path)
   local key = os.getenv("MODELGATES_API_KEY")
   if path then
     local file, open_error = io.open(path, "rb")
-    if not file then fail(exit_status.usage, "--api-key-file: " .. open_error) end
+    if not file then
+      fail(exit_status.usage, "--api-key-file: " .. open_error)
+    end
     key = file:read("*a"):match("^%s*(.-)%s*$")
     file:close()
   end
@@ -349,7 +416,9 @@ end
 local function status_of(err)
   if errors.is_error(err) then
     for _, rule in ipairs(status_by_error) do
-      if err:is(rule[1]) then return rule[2] end
+      if err:is(rule[1]) then
+        return rule[2]
+      end
     end
   elseif type(err) == "table" and err.exit_status then
     return err.exit_status
@@ -360,11 +429,19 @@ end
 --- The flag or argument each field of the module's ValidationErrors comes
 --- from, and what the module's words are in the tool's.
 local FLAG_OF_FIELD = {
-  ["body.name"] = "--name", ["body.limit"] = "--limit", ["body.limit_reset"] = "--limit-reset",
-  ["body.include_byok_in_limit"] = "--include-byok-in-limit", ["body.expires_at"] = "--expires-at",
-  ["body.workspace_id"] = "--workspace", ["body.disabled"] = "--disable/--enable",
-  ["params.workspace_id"] = "--workspace", ["params.include_disabled"] = "--include-disabled",
-  server_url = "--server-url", ["options.server_url"] = "--server-url", api_key = "the API key", hash = "HASH",
+  ["body.name"] = "--name",
+  ["body.limit"] = "--limit",
+  ["body.limit_reset"] = "--limit-reset",
+  ["body.include_byok_in_limit"] = "--include-byok-in-limit",
+  ["body.expires_at"] = "--expires-at",
+  ["body.workspace_id"] = "--workspace",
+  ["body.disabled"] = "--disable/--enable",
+  ["params.workspace_id"] = "--workspace",
+  ["params.include_disabled"] = "--include-disabled",
+  server_url = "--server-url",
+  ["options.server_url"] = "--server-url",
+  api_key = "the API key",
+  hash = "HASH",
 }
 local CLI_WORDS = {
   { " or modelgates%.null", { ["--limit"] = " (or --no-limit)", ["--limit-reset"] = " (or --no-limit-reset)" }, "" },
@@ -375,12 +452,16 @@ local CLI_WORDS = {
 --- >= 0 (or --no-limit), got number" rather than the module's field names.
 local function in_cli_words(err)
   local flag = FLAG_OF_FIELD[err.field]
-  if not flag then return tostring(err) end
+  if not flag then
+    return tostring(err)
+  end
   local field_pattern = err.field:gsub("%p", "%%%0")
   local message = err.message:gsub("^[^:]+: " .. field_pattern .. ": ", flag .. ": ")
   for _, rule in ipairs(CLI_WORDS) do
     local replacement = rule[2]
-    if type(replacement) == "table" then replacement = replacement[flag] or rule[3] end
+    if type(replacement) == "table" then
+      replacement = replacement[flag] or rule[3]
+    end
     message = message:gsub(rule[1], replacement)
   end
   return err.name .. ": " .. message
@@ -428,11 +509,16 @@ function cli.main(argv)
     local args = build_parser():parse(with_negative_numbers_joined(argv))
     api_key = read_api_key(args.api_key_file)
     current_api_key = api_key
-    local client = modelgates.new({ api_key = api_key, server_url = args.server_url,
-      allow_insecure_http = args.allow_insecure_http or nil })
+    local client = modelgates.new({
+      api_key = api_key,
+      server_url = args.server_url,
+      allow_insecure_http = args.allow_insecure_http or nil,
+    })
     commands_by_name[args.command].run(client.keys, args)
   end)
-  if ok then return exit_status.ok end
+  if ok then
+    return exit_status.ok
+  end
   io.stderr:write(error_line(err, api_key))
   return status_of(err)
 end

@@ -17,8 +17,7 @@ local unpack = table.unpack or unpack -- luacheck: ignore 143
 local client = {}
 
 local HOST_NAME = rawget(_G, "jit") and _G.jit.version or _VERSION
-local MODULE_USER_AGENT = ("lua-modelgates/%s (%s; libcurl/%s)"):format(
-  core.version, HOST_NAME, core.curl_version)
+local MODULE_USER_AGENT = ("lua-modelgates/%s (%s; libcurl/%s)"):format(core.version, HOST_NAME, core.curl_version)
 
 --- A hash is 64 hex characters; far longer is no hash, and refused before
 --- a URL is built of it.
@@ -30,7 +29,9 @@ local percent_encode = core.percent_encode
 local function merge_options(client_options, call_options)
   local merged = {}
   for _, options in ipairs({ api.defaults, client_options, call_options }) do
-    for name, value in pairs(options) do merged[name] = value end
+    for name, value in pairs(options) do
+      merged[name] = value
+    end
   end
   return merged
 end
@@ -49,12 +50,21 @@ local function check_server_url(url, options, proxy_url, context)
   end
   if scheme == "http" and not options.allow_insecure_http then
     if not is_loopback(host_name) then
-      validate.fail(context, "server_url",
-        "https:// (http:// only to a loopback host, unless allow_insecure_http = true)", url)
+      validate.fail(
+        context,
+        "server_url",
+        "https:// (http:// only to a loopback host, unless allow_insecure_http = true)",
+        url
+      )
     end
     if proxy_url and not is_loopback((select(2, proxy.split_url(proxy_url)))) then
-      validate.fail(context, "server_url", "https:// when the proxy is not on loopback (through it, http:// "
-        .. "would show the key to the network), unless allow_insecure_http = true", url)
+      validate.fail(
+        context,
+        "server_url",
+        "https:// when the proxy is not on loopback (through it, http:// "
+          .. "would show the key to the network), unless allow_insecure_http = true",
+        url
+      )
     end
   end
 end
@@ -65,33 +75,46 @@ end
 local function read_env(name, env_seen)
   local value = os.getenv(name)
   env_seen[name] = value or false
-  if value ~= "" then return value end
+  if value ~= "" then
+    return value
+  end
 end
 
 local function option_or_env(options, name, env_name, context, env_seen)
-  if options[name] ~= nil then return options[name] end
+  if options[name] ~= nil then
+    return options[name]
+  end
   local value = read_env(env_name, env_seen)
-  if value == nil then return nil end
+  if value == nil then
+    return nil
+  end
   return validate.value(api.options[name], value, context, env_name)
 end
 
 --- The plan's proxy, if any (modelgates.proxy), checked like the option.
 local function resolve_proxy(options, server_url, context, env_seen)
   local chosen, source = proxy.choose(server_url, function(name, from_env)
-    if not from_env then return options[name] end
+    if not from_env then
+      return options[name]
+    end
     return read_env(name, env_seen)
   end)
-  if chosen == nil then return nil end
+  if chosen == nil then
+    return nil
+  end
   return validate.value(api.options.proxy, proxy.with_scheme(chosen), context, source)
 end
 
 local function resolve_api_key(options, context, env_seen)
   local key = option_or_env(options, "api_key", "MODELGATES_API_KEY", context, env_seen)
   if key == nil then
-    error(errors.new("ValidationError", {
-      field = "api_key",
-      message = context .. ": no API key: pass api_key to modelgates.new{} or set MODELGATES_API_KEY",
-    }), 0)
+    error(
+      errors.new("ValidationError", {
+        field = "api_key",
+        message = context .. ": no API key: pass api_key to modelgates.new{} or set MODELGATES_API_KEY",
+      }),
+      0
+    )
   end
   return key
 end
@@ -121,10 +144,14 @@ local function request_header_lines(options, api_key, client_headers, call_heade
   local header_pairs = {
     { "Authorization", "Bearer " .. api_key },
     { "Accept", "application/json" },
-    { "User-Agent", options.user_agent and (options.user_agent .. " " .. MODULE_USER_AGENT)
-      or MODULE_USER_AGENT },
+    {
+      "User-Agent",
+      options.user_agent and (options.user_agent .. " " .. MODULE_USER_AGENT) or MODULE_USER_AGENT,
+    },
   }
-  if with_body then header_pairs[#header_pairs + 1] = { "Content-Type", "application/json" } end
+  if with_body then
+    header_pairs[#header_pairs + 1] = { "Content-Type", "application/json" }
+  end
   append_headers(header_pairs, client_headers)
   append_headers(header_pairs, call_headers)
   return header_lines(header_pairs)
@@ -136,8 +163,7 @@ end
 local function make_plan(client_options, call, context)
   local options, env_seen = merge_options(client_options, call or {}), {}
   local api_key = resolve_api_key(options, context, env_seen)
-  local base = option_or_env(options, "server_url", "MODELGATES_BASE_URL", context, env_seen)
-    or api.default_server_url
+  local base = option_or_env(options, "server_url", "MODELGATES_BASE_URL", context, env_seen) or api.default_server_url
   local proxy_url = resolve_proxy(options, base, context, env_seen)
   check_server_url(base, options, proxy_url, context)
   local call_headers = call and call.headers
@@ -158,9 +184,13 @@ end
 
 --- Whether the environment variables a plan read, if any, still say the same.
 local function env_unchanged(plan)
-  if not plan.env_seen then return true end
+  if not plan.env_seen then
+    return true
+  end
   for name, seen in pairs(plan.env_seen) do
-    if (os.getenv(name) or false) ~= seen then return false end
+    if (os.getenv(name) or false) ~= seen then
+      return false
+    end
   end
   return true
 end
@@ -169,7 +199,9 @@ end
 --- options of its own (unless the environment it read has changed).
 local function plan_for(self, call_options, context)
   local call = call_options ~= nil and validate.fields(api.options, call_options, context, "options.") or nil
-  if call ~= nil and next(call) ~= nil then return make_plan(self.options, call, context) end
+  if call ~= nil and next(call) ~= nil then
+    return make_plan(self.options, call, context)
+  end
   local plan = self.plan
   if not (plan and env_unchanged(plan)) then
     plan = make_plan(self.options, nil, context)
@@ -210,7 +242,8 @@ local function build_request(self, context, op, path, input, call_options)
     once = op.once,
     compressed = options.compression ~= false,
     proxy = plan.proxy_url,
-  }, plan
+  },
+    plan
 end
 
 local function is_key_record(value)
@@ -219,24 +252,37 @@ end
 
 --- What each kind named in an operation's `returns` accepts.
 local shapes = {
-  object = function(value) return type(value) == "table" end,
-  string = function(value) return type(value) == "string" end,
-  boolean = function(value) return type(value) == "boolean" end,
+  object = function(value)
+    return type(value) == "table"
+  end,
+  string = function(value)
+    return type(value) == "string"
+  end,
+  boolean = function(value)
+    return type(value) == "boolean"
+  end,
   key_record = is_key_record,
   -- A page is thousands of records: the check is inlined, not a call each.
   key_records = function(value)
-    if type(value) ~= "table" or (next(value) ~= nil and value[1] == nil) then return false end
+    if type(value) ~= "table" or (next(value) ~= nil and value[1] == nil) then
+      return false
+    end
     for i = 1, #value do
       local record = value[i]
-      if type(record) ~= "table" or type(record.hash) ~= "string" then return false end
+      if type(record) ~= "table" or type(record.hash) ~= "string" then
+        return false
+      end
     end
     return true
   end,
 }
 
 local shape_names = {
-  object = "an object", string = "a string", boolean = "a boolean",
-  key_record = "a key record with a hash", key_records = "an array of key records",
+  object = "an object",
+  string = "a string",
+  boolean = "a boolean",
+  key_record = "a key record with a hash",
+  key_records = "an array of key records",
 }
 
 --- Step three, after the C core decoded the body: the fields the operation
@@ -247,7 +293,9 @@ local function returns_error(context, op, body, res)
     if not shapes[kind](body[field]) then
       return errors.new("ResponseValidationError", {
         message = ("%s: response field %q: expected %s"):format(context, field, shape_names[kind]),
-        status_code = res.status, headers = res.headers, body = res.body,
+        status_code = res.status,
+        headers = res.headers,
+        body = res.body,
       })
     end
   end
@@ -258,11 +306,15 @@ end
 --- Authorization header is redacted and bodies are not shown (a create's
 --- answer holds the plaintext key).
 local function trace(options, format, ...)
-  if not options.debug then return end
+  if not options.debug then
+    return
+  end
   -- A hook's failure never changes the call's outcome: it is reported, once
   -- per line, on stderr.
   local ok, problem = pcall(options.debug, ("modelgates: " .. format):format(...))
-  if not ok then io.stderr:write("modelgates: the debug hook raised: ", tostring(problem), "\n") end
+  if not ok then
+    io.stderr:write("modelgates: the debug hook raised: ", tostring(problem), "\n")
+  end
 end
 
 local function trace_request(options, request, attempt)
@@ -270,9 +322,16 @@ local function trace_request(options, request, attempt)
   for i, line in ipairs(request.headers) do
     shown[i] = line:sub(1, 14):lower() == "authorization:" and "Authorization: [REDACTED]" or line
   end
-  trace(options, "attempt %d: %s %s%s [%s]%s", attempt, request.method, request.url,
-    request.proxy and " via proxy " .. proxy.shown(request.proxy) or "", table.concat(shown, "; "),
-    request.body and (" with a %d-byte body"):format(#request.body) or "")
+  trace(
+    options,
+    "attempt %d: %s %s%s [%s]%s",
+    attempt,
+    request.method,
+    request.url,
+    request.proxy and " via proxy " .. proxy.shown(request.proxy) or "",
+    table.concat(shown, "; "),
+    request.body and (" with a %d-byte body"):format(#request.body) or ""
+  )
 end
 
 local function trace_outcome(options, res, err, attempt)
@@ -295,7 +354,9 @@ local function final_error(err, res, attempt, elapsed, hint, op, outcome_unknown
   err.attempts = attempt
   err.elapsed = elapsed
   err.retry_after = hint
-  if op.once and outcome_unknown then err.maybe_created = true end
+  if op.once and outcome_unknown then
+    err.maybe_created = true
+  end
   if res and res.status >= 300 and res.status < 400 then
     err.location = res.headers.location
     err.message = ("redirect (HTTP %d) not followed: the key is only ever sent to server_url"):format(res.status)
@@ -315,20 +376,28 @@ local function run(self, context, op, path, input, call_options)
   local attempt = 0
   request.timeout = options.timeout
   while true do
-    if options.debug then trace_request(options, request, attempt + 1) end
+    if options.debug then
+      trace_request(options, request, attempt + 1)
+    end
     local res, err = on:perform(self, request)
-    if err then errors.redact(err, plan.secrets) end
+    if err then
+      errors.redact(err, plan.secrets)
+    end
     -- libcurl re-sends on its own when a reused connection died unanswered:
     -- each request sent is an attempt, and the first one's outcome unknown.
     local sent = (res or err).requests_sent
     attempt = attempt + math.max(sent, 1)
     outcome_unknown = outcome_unknown or sent > 1
-    if options.debug then trace_outcome(options, res, err, attempt) end
+    if options.debug then
+      trace_outcome(options, res, err, attempt)
+    end
     local body
     if res then
       body, err = core.decode_response(res, op.success)
       err = err or returns_error(context, op, body, res)
-      if not err then return body, response_of(res, attempt) end
+      if not err then
+        return body, response_of(res, attempt)
+      end
       if res.body_truncated then
         err.body_truncated = true
         err.message = tostring(err.message) .. " (its body was cut at max_response_bytes)"
@@ -336,10 +405,14 @@ local function run(self, context, op, path, input, call_options)
       -- What the server or a proxy sent back may echo a secret, or carry a
       -- create's key.
       errors.redact(err, plan.secrets)
-      if type(body) == "table" and type(body.key) == "string" then errors.redact(err, { body.key }) end
+      if type(body) == "table" and type(body.key) == "string" then
+        errors.redact(err, { body.key })
+      end
       if op.absent_means_done and outcome_unknown and res.status == 404 then
         local done = {}
-        for field, value in pairs(op.absent_means_done) do done[field] = value end
+        for field, value in pairs(op.absent_means_done) do
+          done[field] = value
+        end
         return done, response_of(res, attempt)
       end
     end
@@ -347,7 +420,9 @@ local function run(self, context, op, path, input, call_options)
     outcome_unknown = outcome_unknown or maybe_processed
     local hint = res and retry.server_hint(res.headers, os.time())
     local wait = retryable and settings and retry.next_wait(settings, attempt, started, deadline, hint, on:now())
-    if not wait then error(final_error(err, res, attempt, on:now() - started, hint, op, outcome_unknown), 0) end
+    if not wait then
+      error(final_error(err, res, attempt, on:now() - started, hint, op, outcome_unknown), 0)
+    end
     trace(options, "waiting %.3f s before attempt %d", wait, attempt + 1)
     on:sleep(wait)
     request.timeout = math.max(deadline - on:now(), 0.001)
@@ -359,19 +434,27 @@ end
 --- keys:name(...); `n` counts them up to the last one that is not nil.
 local function method_of(keys, fn)
   local function counted(n, ...)
-    while n > 0 and select(n, ...) == nil do n = n - 1 end
+    while n > 0 and select(n, ...) == nil do
+      n = n - 1
+    end
     return fn(n, ...)
   end
   return function(...)
-    if rawequal(..., keys) then return counted(select("#", ...) - 1, select(2, ...)) end
+    if rawequal(..., keys) then
+      return counted(select("#", ...) - 1, select(2, ...))
+    end
     return counted(select("#", ...), ...)
   end
 end
 
 local function argument_names(op)
   local names = { unpack(op.path_params or {}) }
-  if op.query then names[#names + 1] = "params" end
-  if op.body then names[#names + 1] = "body" end
+  if op.query then
+    names[#names + 1] = "params"
+  end
+  if op.body then
+    names[#names + 1] = "body"
+  end
   names[#names + 1] = "options"
   return names
 end
@@ -382,7 +465,9 @@ end
 --- (its place in `path_params`).
 local function path_builder(op, context)
   local argument_of = {}
-  for i, name in ipairs(op.path_params or {}) do argument_of[name] = i end
+  for i, name in ipairs(op.path_params or {}) do
+    argument_of[name] = i
+  end
   local pieces, names, from = {}, {}, 1
   for start, name, stop in op.path:gmatch("(){(%w+)}()") do
     pieces[#pieces + 1] = op.path:sub(from, start - 1)
@@ -411,8 +496,12 @@ local function bind(self, keys, name, op)
   local options_at = (op.query or op.body) and input_at + 1 or input_at
   return method_of(keys, function(n, ...)
     if n > #names then
-      validate.fail(context, "arguments", ("at most %d (%s)"):format(#names, table.concat(names, ", ")),
-        (select(#names + 1, ...)))
+      validate.fail(
+        context,
+        "arguments",
+        ("at most %d (%s)"):format(#names, table.concat(names, ", ")),
+        (select(#names + 1, ...))
+      )
     end
     local input = options_at > input_at and (select(input_at, ...)) or nil
     return run(self, context, op, build_path(...), input, (select(options_at, ...)))
@@ -434,7 +523,11 @@ local function bind_each(keys)
     local seen = {}
     -- Lua 5.4's generic for closes this on `break`: the walk lets go of its
     -- page and of what it has seen (older Lua takes three values and no more).
-    local walk = setmetatable({}, { __close = function() page, seen, done = {}, {}, true end })
+    local walk = setmetatable({}, {
+      __close = function()
+        page, seen, done = {}, {}, true
+      end,
+    })
     return function()
       while true do
         index = index + 1
@@ -454,7 +547,10 @@ local function bind_each(keys)
           done = #page == 0
         end
       end
-    end, nil, nil, walk
+    end,
+      nil,
+      nil,
+      walk
   end)
 end
 
@@ -466,7 +562,9 @@ local function close_client(self)
   if getmetatable(self) ~= client_mt then
     validate.fail("client.close", "self", "the client (client:close())", self)
   end
-  if self.transport then self.transport:close() end
+  if self.transport then
+    self.transport:close()
+  end
   self.transport = nil
 end
 

@@ -12,8 +12,14 @@ local cosocket = {}
 --- Phases whose handlers may yield to nginx's event loop, and so use
 --- cosockets (lua-nginx-module's documentation of ngx.socket.tcp).
 local YIELDABLE_PHASES = {
-  rewrite = true, server_rewrite = true, access = true, content = true, timer = true,
-  ssl_cert = true, ssl_session_fetch = true, ssl_client_hello = true,
+  rewrite = true,
+  server_rewrite = true,
+  access = true,
+  content = true,
+  timer = true,
+  ssl_cert = true,
+  ssl_session_fetch = true,
+  ssl_client_hello = true,
 }
 
 --- The C core's limit (src/modelgates.h) counts the final CRLF CRLF too.
@@ -48,8 +54,12 @@ end
 --- whichever comes first, and which of the two that is.
 function exchange:budget(limit, limit_name)
   local left = self.deadline - core.now()
-  if left <= 0 then return nil, "timeout" end
-  if limit and limit < left then return limit, limit_name end
+  if left <= 0 then
+    return nil, "timeout"
+  end
+  if limit and limit < left then
+    return limit, limit_name
+  end
   return left, "timeout"
 end
 
@@ -64,12 +74,19 @@ function exchange:socket_failure(what, reason, limit_name)
   end
   reason = tostring(reason)
   if reason:find("no resolver defined", 1, true) then
-    return failure("ConnectionError", "cannot resolve the server's host name: nginx needs a `resolver` directive "
-      .. "(e.g. `resolver 127.0.0.53;` or your DNS server) in the http or server block", sent)
+    return failure(
+      "ConnectionError",
+      "cannot resolve the server's host name: nginx needs a `resolver` directive "
+        .. "(e.g. `resolver 127.0.0.53;` or your DNS server) in the http or server block",
+      sent
+    )
   end
   if what == "handshake" then
-    return failure("ConnectionError", "TLS handshake failed: " .. reason
-      .. " (trust comes from nginx's lua_ssl_trusted_certificate)", sent)
+    return failure(
+      "ConnectionError",
+      "TLS handshake failed: " .. reason .. " (trust comes from nginx's lua_ssl_trusted_certificate)",
+      sent
+    )
   end
   sent.transient = true
   return failure("ConnectionError", ("%s to %s failed: %s"):format(what, self.authority, reason), sent)
@@ -78,18 +95,27 @@ end
 local function parse_url(url)
   local scheme, authority, path = url:match("^(https?)://([^/?#]+)(.*)$")
   local host, port = authority:match("^%[(.-)%]:?(%d*)$")
-  if not host then host, port = authority:match("^([^:]+):?(%d*)$") end
+  if not host then
+    host, port = authority:match("^([^:]+):?(%d*)$")
+  end
   return {
-    scheme = scheme, host = host, authority = authority, path = path ~= "" and path or "/",
+    scheme = scheme,
+    host = host,
+    authority = authority,
+    path = path ~= "" and path or "/",
     port = tonumber(port) or (scheme == "https" and 443 or 80),
   }
 end
 
 local function request_text(request, target)
   local lines = { ("%s %s HTTP/1.1"):format(request.method, target.path), "Host: " .. target.authority }
-  for _, line in ipairs(request.headers or {}) do lines[#lines + 1] = line end
+  for _, line in ipairs(request.headers or {}) do
+    lines[#lines + 1] = line
+  end
   local body = request.body
-  if body or request.method == "POST" then lines[#lines + 1] = "Content-Length: " .. #(body or "") end
+  if body or request.method == "POST" then
+    lines[#lines + 1] = "Content-Length: " .. #(body or "")
+  end
   lines[#lines + 1] = ""
   lines[#lines + 1] = body or ""
   return table.concat(lines, "\r\n")
@@ -99,7 +125,9 @@ end
 --- `what`; returns which limit binds it.
 function exchange:arm(what, limit, limit_name)
   local seconds, binding = self:budget(limit, limit_name)
-  if not seconds then error(self:socket_failure(what, "timeout", "timeout"), 0) end
+  if not seconds then
+    error(self:socket_failure(what, "timeout", "timeout"), 0)
+  end
   self.sock:settimeout(millis(seconds))
   return binding
 end
@@ -111,14 +139,20 @@ end
 function exchange:receive_piece(size)
   local binding = self:arm("read", self.stall, "stall_timeout")
   local data, reason, partial = self.sock:receive(size or READ_BYTES)
-  if data then return data end
-  if size == nil and reason == "closed" then return partial, true end
+  if data then
+    return data
+  end
+  if size == nil and reason == "closed" then
+    return partial, true
+  end
   error(self:socket_failure("read", reason, binding), 0)
 end
 
 --- Receives exactly `size` bytes, piece by piece.
 function exchange:receive(size)
-  if size <= READ_BYTES then return self:receive_piece(size) end
+  if size <= READ_BYTES then
+    return self:receive_piece(size)
+  end
   local parts, left = {}, size
   while left > 0 do
     parts[#parts + 1] = self:receive_piece(math.min(left, READ_BYTES))
@@ -146,13 +180,21 @@ function exchange:read_until(delimiter, limit, too_long)
     parts[#parts + 1] = piece
     size = size + #piece
     self.answered = true
-    if size > limit then too_long(self) end
+    if size > limit then
+      too_long(self)
+    end
   end
 end
 
 local function headers_too_large(self)
-  error(failure("ResponseValidationError", ("response headers exceed %d bytes"):format(MAX_HEADER_BYTES + 4),
-    { limit = "max_header_bytes", requests_sent = self.requests_sent }), 0)
+  error(
+    failure(
+      "ResponseValidationError",
+      ("response headers exceed %d bytes"):format(MAX_HEADER_BYTES + 4),
+      { limit = "max_header_bytes", requests_sent = self.requests_sent }
+    ),
+    0
+  )
 end
 
 local function chunk_line_too_long(self)
@@ -172,8 +214,14 @@ end
 --- answer stands with what fits of its body (the rest is never read).
 function exchange:too_large(parts)
   if self.status < 300 then
-    error(failure("ResponseValidationError", ("response body exceeds %d bytes"):format(self.max_body),
-      { limit = "max_response_bytes", requests_sent = self.requests_sent }), 0)
+    error(
+      failure(
+        "ResponseValidationError",
+        ("response body exceeds %d bytes"):format(self.max_body),
+        { limit = "max_response_bytes", requests_sent = self.requests_sent }
+      ),
+      0
+    )
   end
   self.body_truncated = true
   return table.concat(parts or {}):sub(1, self.max_body), false
@@ -187,37 +235,55 @@ end
 --- be kept.
 function exchange:read_body(res)
   local kind, length = core.http1_framing(self.method, res.status, res.headers)
-  if not kind then self:malformed(length) end
+  if not kind then
+    self:malformed(length)
+  end
   self.status = res.status
-  if kind == "none" then return "", true end
+  if kind == "none" then
+    return "", true
+  end
   if kind == "length" then
-    if length > self.max_body then return self:too_large({ self:receive(self.max_body) }) end
+    if length > self.max_body then
+      return self:too_large({ self:receive(self.max_body) })
+    end
     return length > 0 and self:receive(length) or "", true
   end
   local parts, size = {}, 0
   if kind == "chunked" then
     while true do
       local chunk, problem = core.http1_chunk_size(self:read_line())
-      if not chunk then self:malformed(problem) end
-      if chunk == 0 then break end
+      if not chunk then
+        self:malformed(problem)
+      end
+      if chunk == 0 then
+        break
+      end
       size = size + chunk
       if size > self.max_body then
         parts[#parts + 1] = self:receive(math.min(chunk, self.max_body))
         return self:too_large(parts)
       end
       parts[#parts + 1] = self:receive(chunk)
-      if self:receive(2) ~= "\r\n" then self:malformed("chunk not followed by CRLF") end
+      if self:receive(2) ~= "\r\n" then
+        self:malformed("chunk not followed by CRLF")
+      end
     end
     -- Trailer fields, up to the empty line.
-    repeat local line = self:read_line() until line == ""
+    repeat
+      local line = self:read_line()
+    until line == ""
     return table.concat(parts), true
   end
   while true do
     local data, closed = self:receive_piece(nil)
     size = size + #data
     parts[#parts + 1] = data
-    if size > self.max_body then return self:too_large(parts) end
-    if closed then return table.concat(parts), false end
+    if size > self.max_body then
+      return self:too_large(parts)
+    end
+    if closed then
+      return table.concat(parts), false
+    end
   end
 end
 
@@ -228,18 +294,24 @@ function exchange:connect(target, fresh)
   local sock = ngx.socket.tcp()
   self.sock = sock
   local pool = ("modelgates:%s:%s:%d"):format(target.scheme, target.host, target.port)
-  if fresh then pool = pool .. ":once:" .. tostring(sock) end
+  if fresh then
+    pool = pool .. ":once:" .. tostring(sock)
+  end
   local started = core.now()
   local binding = self:arm("connect", self.connect_limit, "connect_timeout")
   local ok, reason = sock:connect(target.host, target.port, { pool = pool })
-  if not ok then error(self:socket_failure("connect", reason, binding), 0) end
+  if not ok then
+    error(self:socket_failure("connect", reason, binding), 0)
+  end
   local reused = sock:getreusedtimes() > 0
   if target.scheme == "https" and not reused then
     -- connect_timeout bounds the connect and the handshake together.
     local left = self.connect_limit and self.connect_limit - (core.now() - started)
     binding = self:arm("handshake", left and math.max(left, 0.001), "connect_timeout")
     ok, reason = sock:sslhandshake(false, target.host, true)
-    if not ok then error(self:socket_failure("handshake", reason, binding), 0) end
+    if not ok then
+      error(self:socket_failure("handshake", reason, binding), 0)
+    end
   end
   return reused
 end
@@ -248,7 +320,9 @@ end
 function exchange:send_and_receive(text)
   local binding = self:arm("send", nil, nil)
   local sent, reason = self.sock:send(text)
-  if not sent then error(self:socket_failure("send", reason, binding), 0) end
+  if not sent then
+    error(self:socket_failure("send", reason, binding), 0)
+  end
   self.requests_sent = self.requests_sent + 1
   local head, res, problem
   -- An interim answer (100 Continue) comes before the real one; nothing
@@ -256,15 +330,25 @@ function exchange:send_and_receive(text)
   repeat
     head = self:read_head()
     res, problem = core.http1_head(head)
-    if not res then self:malformed(problem) end
-    if res.status == 101 then self:malformed("an unasked-for 101 Switching Protocols") end
+    if not res then
+      self:malformed(problem)
+    end
+    if res.status == 101 then
+      self:malformed("an unasked-for 101 Switching Protocols")
+    end
   until res.status >= 200
   local body, keep = self:read_body(res)
   -- Never asked for here (no inflate in nginx's Lua API): a body that is
   -- encoded all the same could not be JSON.
   if (res.headers["content-encoding"] or "identity"):lower() ~= "identity" then
-    error(failure("ResponseValidationError", "the response body is encoded (Content-Encoding), though no "
-      .. "encoding was asked for", { requests_sent = self.requests_sent }), 0)
+    error(
+      failure(
+        "ResponseValidationError",
+        "the response body is encoded (Content-Encoding), though no " .. "encoding was asked for",
+        { requests_sent = self.requests_sent }
+      ),
+      0
+    )
   end
   res.body, res.body_truncated = body, self.body_truncated
   -- HTTP/1.1 keeps the connection unless told otherwise; 1.0 only when told.
@@ -280,22 +364,30 @@ end
 local function perform(_, _, request)
   for _, line in ipairs(request.headers or {}) do
     if line:find("[%z\r\n]") then
-      return nil, failure("ValidationError", "modelgates: a request header line holds CR, LF or NUL",
-        { field = "headers" })
+      return nil,
+        failure("ValidationError", "modelgates: a request header line holds CR, LF or NUL", { field = "headers" })
     end
   end
   -- A tunnel over a cosocket would be an HTTP CONNECT client of this
   -- module's own, with the proxy's TLS and authentication to get right;
   -- nginx offers none, so none is pretended.
   if request.proxy then
-    return nil, failure("ValidationError", "modelgates: the cosocket transport cannot go through a proxy: "
-      .. "pass proxy = false to connect directly, or transport = \"curl\" (which blocks the worker)",
-      { field = "proxy" })
+    return nil,
+      failure(
+        "ValidationError",
+        "modelgates: the cosocket transport cannot go through a proxy: "
+          .. 'pass proxy = false to connect directly, or transport = "curl" (which blocks the worker)',
+        { field = "proxy" }
+      )
   end
   if request.ca_file or request.ca_path then
-    return nil, failure("ValidationError", "modelgates: ca_file and ca_path do not apply under OpenResty's "
-      .. "cosockets: trust comes from nginx's lua_ssl_trusted_certificate (and lua_ssl_verify_depth)",
-      { field = request.ca_file and "ca_file" or "ca_path" })
+    return nil,
+      failure(
+        "ValidationError",
+        "modelgates: ca_file and ca_path do not apply under OpenResty's "
+          .. "cosockets: trust comes from nginx's lua_ssl_trusted_certificate (and lua_ssl_verify_depth)",
+        { field = request.ca_file and "ca_file" or "ca_path" }
+      )
   end
   local target = parse_url(request.url)
   local self = setmetatable({
@@ -320,12 +412,16 @@ local function perform(_, _, request)
       -- Its pool is its own: kept alive there, it would idle unused.
       return (self:send_and_receive(text)), false
     end
-    if not done then error(answer, 0) end
+    if not done then
+      error(answer, 0)
+    end
     return answer, reusable
   end)
   local sock = self.sock
   if not ok then
-    if sock then sock:close() end
+    if sock then
+      sock:close()
+    end
     if not errors.is_error(res) then
       res = failure("ConnectionError", "cosocket transport: " .. tostring(res), { requests_sent = self.requests_sent })
     end
@@ -355,23 +451,35 @@ local function gather_on_threads(_, tasks, count, how)
     while running < how.concurrency and next_task <= count do
       local i = next_task
       next_task, running = i + 1, running + 1
-      thread_of[i] = ngx.thread.spawn(function() return i, packed(pcall(tasks[i])) end)
+      thread_of[i] = ngx.thread.spawn(function()
+        return i, packed(pcall(tasks[i]))
+      end)
     end
   end
-  local alarm = how.timeout and ngx.thread.spawn(function() ngx.sleep(how.timeout) end)
+  local alarm = how.timeout and ngx.thread.spawn(function()
+    ngx.sleep(how.timeout)
+  end)
   start_tasks()
   while running > 0 do
     local waiting = { alarm }
-    for _, thread in pairs(thread_of) do waiting[#waiting + 1] = thread end
+    for _, thread in pairs(thread_of) do
+      waiting[#waiting + 1] = thread
+    end
     local _, i, outcome = ngx.thread.wait(unpack(waiting))
-    if i == nil then break end
+    if i == nil then
+      break
+    end
     thread_of[i], running = nil, running - 1
     results[i] = how.result_of(unpack(outcome, 1, outcome.n))
     start_tasks()
   end
-  if alarm then ngx.thread.kill(alarm) end
+  if alarm then
+    ngx.thread.kill(alarm)
+  end
   for i = 1, count do
-    if thread_of[i] then ngx.thread.kill(thread_of[i]) end
+    if thread_of[i] then
+      ngx.thread.kill(thread_of[i])
+    end
     results[i] = results[i] or { ok = false, error = how.timeout_error(how.timeout) }
   end
   return results
@@ -380,8 +488,12 @@ end
 --- The host (modelgates.host's contract) of calls made over cosockets.
 cosocket.host = {
   perform = perform,
-  sleep = function(_, seconds) ngx.sleep(seconds) end,
-  now = function() return core.now() end,
+  sleep = function(_, seconds)
+    ngx.sleep(seconds)
+  end,
+  now = function()
+    return core.now()
+  end,
   gather = gather_on_threads,
 }
 
@@ -392,14 +504,23 @@ cosocket.host = {
 --- insists.
 function cosocket.host_for(transport, blocking)
   local phase = ngx.get_phase()
-  if transport ~= "cosocket" and (transport == "curl" or phase == "init") then return blocking end
-  if YIELDABLE_PHASES[phase] then return cosocket.host end
-  error(errors.new("ValidationError", {
-    field = "transport",
-    message = ("modelgates: a call in nginx's %s phase cannot use cosockets and would block the worker: "
-      .. "make it from a timer (ngx.timer.at(0, function() ... end)) or a rewrite, access or content handler, "
-      .. "or pass transport = \"curl\" to block on purpose"):format(phase),
-  }), 0)
+  if transport ~= "cosocket" and (transport == "curl" or phase == "init") then
+    return blocking
+  end
+  if YIELDABLE_PHASES[phase] then
+    return cosocket.host
+  end
+  error(
+    errors.new("ValidationError", {
+      field = "transport",
+      message = (
+        "modelgates: a call in nginx's %s phase cannot use cosockets and would block the worker: "
+        .. "make it from a timer (ngx.timer.at(0, function() ... end)) or a rewrite, access or content handler, "
+        .. 'or pass transport = "curl" to block on purpose'
+      ):format(phase),
+    }),
+    0
+  )
 end
 
 return cosocket

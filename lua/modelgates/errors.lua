@@ -23,7 +23,9 @@ local classes = {}
 local function is_a(self, class)
   local mt = getmetatable(self)
   while mt do
-    if mt == class then return true end
+    if mt == class then
+      return true
+    end
     mt = mt.parent
   end
   return false
@@ -37,8 +39,12 @@ local MAX_LINE_MESSAGE = 300
 local function one_line(text)
   text = tostring(text)
   local cut = #text > MAX_LINE_MESSAGE
-  if cut then text = text:sub(1, MAX_LINE_MESSAGE) end
-  text = text:gsub("[%z\1-\31\127]", function(char) return ("\\x%02X"):format(char:byte()) end)
+  if cut then
+    text = text:sub(1, MAX_LINE_MESSAGE)
+  end
+  text = text:gsub("[%z\1-\31\127]", function(char)
+    return ("\\x%02X"):format(char:byte())
+  end)
   return cut and text .. "... (cut)" or text
 end
 
@@ -47,14 +53,20 @@ end
 --- libcurl's own message speaks of the last attempt only.
 local function to_line(self)
   local notes = {}
-  if self.status_code then notes[#notes + 1] = "HTTP " .. tostring(self.status_code) end
-  if self.limit then notes[#notes + 1] = tostring(self.limit) .. " hit" end
+  if self.status_code then
+    notes[#notes + 1] = "HTTP " .. tostring(self.status_code)
+  end
+  if self.limit then
+    notes[#notes + 1] = tostring(self.limit) .. " hit"
+  end
   local attempts, elapsed = tonumber(self.attempts), tonumber(self.elapsed)
   if attempts and elapsed and (attempts > 1 or is_a(self, classes.ConnectionError)) then
     notes[#notes + 1] = ("%d attempt%s in %.1f s"):format(attempts, attempts == 1 and "" or "s", elapsed)
   end
   local text = self.name .. ": " .. one_line(self.message)
-  if #notes > 0 then text = text .. " (" .. table.concat(notes, "; ") .. ")" end
+  if #notes > 0 then
+    text = text .. " (" .. table.concat(notes, "; ") .. ")"
+  end
   return text
 end
 
@@ -100,7 +112,9 @@ function errors.new(name, fields)
     class = errors.by_status[fields.status_code] or api
   end
   local err = setmetatable(fields, class)
-  if errors.on_new then errors.on_new(err) end
+  if errors.on_new then
+    errors.on_new(err)
+  end
   return err
 end
 
@@ -122,9 +136,13 @@ local function redacted(value, secrets, depth, seen)
     end
     return value
   end
-  if type(value) ~= "table" or depth > MAX_REDACT_DEPTH or seen[value] then return value end
+  if type(value) ~= "table" or depth > MAX_REDACT_DEPTH or seen[value] then
+    return value
+  end
   seen[value] = true
-  for key, field in pairs(value) do value[key] = redacted(field, secrets, depth + 1, seen) end
+  for key, field in pairs(value) do
+    value[key] = redacted(field, secrets, depth + 1, seen)
+  end
   return value
 end
 
@@ -134,7 +152,9 @@ end
 ---@param err table
 ---@param secrets string[]
 function errors.redact(err, secrets)
-  if #secrets > 0 then redacted(err, secrets, 0, {}) end
+  if #secrets > 0 then
+    redacted(err, secrets, 0, {})
+  end
   return err
 end
 

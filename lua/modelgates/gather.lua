@@ -9,7 +9,6 @@ local host = require("modelgates.host")
 
 local CONTEXT = "modelgates.gather"
 
-
 local option_specs = {
   concurrency = { type = "integer", min = 1 },
   timeout = { type = "number", min = 0, exclusive = true },
@@ -28,14 +27,20 @@ end
 
 --- What task i did, as gather returns it.
 local function result_of(ok, ...)
-  if ok then return { ok = true, n = select("#", ...), ... } end
+  if ok then
+    return { ok = true, n = select("#", ...), ... }
+  end
   return { ok = false, error = (...) }
 end
 
 local function check_tasks(tasks)
-  if type(tasks) ~= "table" then validate.fail(CONTEXT, "tasks", "an array of functions", tasks) end
+  if type(tasks) ~= "table" then
+    validate.fail(CONTEXT, "tasks", "an array of functions", tasks)
+  end
   local count = 0
-  for _ in pairs(tasks) do count = count + 1 end
+  for _ in pairs(tasks) do
+    count = count + 1
+  end
   for i = 1, count do
     if type(tasks[i]) ~= "function" then
       validate.fail(CONTEXT, ("tasks[%d]"):format(i), "a function", tasks[i])
@@ -65,15 +70,22 @@ local function run_tasks(runs_of, tasks, count, concurrency, timeout, wait_until
   end
 
   -- A timer, so that a task that drives the loop itself meets it too.
-  local alarm = timeout and runs_of.loop.after(timeout, function()
-    expired = true
-    for i = 1, count do
-      if runs[i] then runs[i]:cancel(timeout_error(timeout)) end
-    end
-  end)
+  local alarm = timeout
+    and runs_of.loop.after(timeout, function()
+      expired = true
+      for i = 1, count do
+        if runs[i] then
+          runs[i]:cancel(timeout_error(timeout))
+        end
+      end
+    end)
   start_tasks()
-  wait_until(function() return in_flight == 0 end)
-  if alarm then alarm:stop() end
+  wait_until(function()
+    return in_flight == 0
+  end)
+  if alarm then
+    alarm:stop()
+  end
   for i = 1, count do
     results[i] = results[i] or { ok = false, error = timeout_error(timeout) }
   end
@@ -95,8 +107,11 @@ local function gather(tasks, options)
   local on = host.current()
   -- A host with threads of its own (OpenResty's) runs the tasks on them.
   if on.gather then
-    return on:gather(tasks, count, { concurrency = concurrency, timeout = options.timeout, result_of = result_of,
-                                     timeout_error = timeout_error })
+    return on:gather(
+      tasks,
+      count,
+      { concurrency = concurrency, timeout = options.timeout, result_of = result_of, timeout_error = timeout_error }
+    )
   end
   -- Inside a run (of a gather, of modelgates.nvim) the tasks are runs of the
   -- same scheduler, on its multi: the gather never holds up its host.
@@ -104,8 +119,7 @@ local function gather(tasks, options)
     return run_tasks(on, tasks, count, concurrency, options.timeout, on:waiter())
   end
   local runs_of = scheduler.poll({ max_host_connections = options.max_host_connections })
-  local results = run_tasks(runs_of, tasks, count, concurrency, options.timeout, runs_of.loop.run_until,
-    function() end)
+  local results = run_tasks(runs_of, tasks, count, concurrency, options.timeout, runs_of.loop.run_until, function() end)
   runs_of:close()
   return results
 end

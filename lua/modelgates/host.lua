@@ -33,8 +33,12 @@ host.blocking = {
     end
     return transport:perform(request)
   end,
-  sleep = function(_, seconds) core.sleep(seconds) end,
-  now = function() return core.now() end,
+  sleep = function(_, seconds)
+    core.sleep(seconds)
+  end,
+  now = function()
+    return core.now()
+  end,
 }
 
 --- The host of calls made outside any coroutine host.
@@ -51,13 +55,20 @@ local openresty = rawget(_G, "ngx") and ngx.get_phase and ngx.socket and require
 ---@param transport? "curl"|"cosocket"
 ---@return ModelGatesHost
 function host.current(transport)
-  if host.ambient then return host.ambient end
-  if openresty then return openresty.host_for(transport, host.default) end
+  if host.ambient then
+    return host.ambient
+  end
+  if openresty then
+    return openresty.host_for(transport, host.default)
+  end
   if transport == "cosocket" then
-    error(errors.new("ValidationError", {
-      field = "transport",
-      message = 'modelgates: transport = "cosocket" needs OpenResty (nginx with its Lua module)',
-    }), 0)
+    error(
+      errors.new("ValidationError", {
+        field = "transport",
+        message = 'modelgates: transport = "cosocket" needs OpenResty (nginx with its Lua module)',
+      }),
+      0
+    )
   end
   return host.default
 end

@@ -40,13 +40,21 @@ local unpack = table.unpack or unpack -- luacheck: ignore 143
 --- the process exits with status 1: Lua 5.1's interpreter, given an error
 --- object, prints only "(error object is not a string)".
 function modelgates.main(fn, ...)
-  if type(fn) ~= "function" then validate.fail("modelgates.main", "fn", "a function", fn) end
+  if type(fn) ~= "function" then
+    validate.fail("modelgates.main", "fn", "a function", fn)
+  end
   local count, args = select("#", ...), { ... }
-  local function packed(...) return { n = select("#", ...), ... } end
-  local outcome = packed(xpcall(function() return fn(unpack(args, 1, count)) end, function(err)
+  local function packed(...)
+    return { n = select("#", ...), ... }
+  end
+  local outcome = packed(xpcall(function()
+    return fn(unpack(args, 1, count))
+  end, function(err)
     return debug.traceback(tostring(err), 2)
   end))
-  if outcome[1] then return unpack(outcome, 2, outcome.n) end
+  if outcome[1] then
+    return unpack(outcome, 2, outcome.n)
+  end
   io.stderr:write(arg and arg[0] or "lua", ": ", outcome[2], "\n")
   os.exit(1)
 end

@@ -39,11 +39,15 @@ local function uv_loop()
   local stall_timer = uv.new_timer()
 
   local function finish(ids)
-    for _, id in ipairs(ids or {}) do loop.scheduler:transfer_done(id) end
+    for _, id in ipairs(ids or {}) do
+      loop.scheduler:transfer_done(id)
+    end
     loop.watch()
   end
 
-  local function on_timeout() finish(multi:socket_action()) end
+  local function on_timeout()
+    finish(multi:socket_action())
+  end
 
   --- Applies what libcurl asked for since the last call: polls started,
   --- changed or stopped (before libcurl closes the fd), and its timer.
@@ -71,10 +75,14 @@ local function uv_loop()
     end
     if timer_ms then
       curl_timer:stop()
-      if timer_ms >= 0 then curl_timer:start(timer_ms, 0, on_timeout) end
+      if timer_ms >= 0 then
+        curl_timer:start(timer_ms, 0, on_timeout)
+      end
     end
     if multi:active() > 0 then
-      if not stall_timer:is_active() then stall_timer:start(STALL_CHECK_MS, STALL_CHECK_MS, on_timeout) end
+      if not stall_timer:is_active() then
+        stall_timer:start(STALL_CHECK_MS, STALL_CHECK_MS, on_timeout)
+      end
     else
       stall_timer:stop()
     end
@@ -99,7 +107,9 @@ local function uv_loop()
   loop.defer = vim.schedule
 
   function loop.run_until(done)
-    while not done() do vim.wait(IN_PLACE_WAIT_MS, done, 10) end
+    while not done() do
+      vim.wait(IN_PLACE_WAIT_MS, done, 10)
+    end
   end
 
   loop.scheduler = scheduler.new(loop)
@@ -143,16 +153,24 @@ function nvim.run(fn, callback)
     error(errors.new("ValidationError", { field = "fn", message = "modelgates.nvim.run: fn: expected a function" }), 2)
   end
   if callback ~= nil and type(callback) ~= "function" then
-    error(errors.new("ValidationError", {
-      field = "callback", message = "modelgates.nvim.run: callback: expected a function or nothing",
-    }), 2)
+    error(
+      errors.new("ValidationError", {
+        field = "callback",
+        message = "modelgates.nvim.run: callback: expected a function or nothing",
+      }),
+      2
+    )
   end
   shared = shared or uv_loop()
   local run = shared:spawn(fn, function(ok, ...)
     local outcome = { n = select("#", ...), ... }
     vim.schedule(function()
       if callback then
-        if ok then callback(nil, unpack(outcome, 1, outcome.n)) else callback(outcome[1]) end
+        if ok then
+          callback(nil, unpack(outcome, 1, outcome.n))
+        else
+          callback(outcome[1])
+        end
       elseif not ok then
         report(outcome[1])
       end

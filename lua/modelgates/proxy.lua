@@ -24,11 +24,15 @@ end
 
 local function ipv4_number(text)
   local a, b, c, d = text:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
-  if not a then return nil end
+  if not a then
+    return nil
+  end
   local number = 0
   for _, part in ipairs({ a, b, c, d }) do
     part = tonumber(part)
-    if part > 255 then return nil end
+    if part > 255 then
+      return nil
+    end
     number = number * 256 + part
   end
   return number
@@ -43,18 +47,24 @@ end
 --- ".example.com" both name api.example.com); an address names itself, and
 --- an IPv4 network in CIDR form ("10.0.0.0/8") the addresses in it.
 local function entry_names(entry, host)
-  if entry == "*" then return true end
+  if entry == "*" then
+    return true
+  end
   local network, bits = entry:match("^([%d.]+)/(%d+)$")
   if network then
     local address, base = ipv4_number(host), ipv4_number(network)
     bits = tonumber(bits)
-    if not (address and base and bits <= 32) then return false end
+    if not (address and base and bits <= 32) then
+      return false
+    end
     local size = 2 ^ (32 - bits)
     return math.floor(address / size) == math.floor(base / size)
   end
   entry = entry:lower():match("^%[(.*)%]$") or entry:lower()
   entry = entry:gsub("^%.", ""):gsub("%.$", "")
-  if host == entry then return true end
+  if host == entry then
+    return true
+  end
   return not is_ip_address(host) and host:sub(-#entry - 1) == "." .. entry
 end
 
@@ -62,7 +72,9 @@ end
 function proxy.bypasses(list, host)
   host = host:gsub("%.$", "")
   for entry in list:gmatch("[^,%s]+") do
-    if entry_names(entry, host) then return true end
+    if entry_names(entry, host) then
+      return true
+    end
   end
   return false
 end
@@ -74,12 +86,16 @@ end
 --- environment variable `name`, nil for unset or empty.
 function proxy.choose(server_url, read)
   local chosen = read("proxy")
-  if chosen == false then return nil end
+  if chosen == false then
+    return nil
+  end
   local scheme, host = proxy.split_url(server_url)
   local source = "proxy"
   if chosen == nil then
     local names = { scheme .. "_proxy", "all_proxy", "ALL_PROXY" }
-    if scheme ~= "http" then table.insert(names, 2, scheme:upper() .. "_PROXY") end
+    if scheme ~= "http" then
+      table.insert(names, 2, scheme:upper() .. "_PROXY")
+    end
     for _, name in ipairs(names) do
       chosen = read(name, true)
       if chosen ~= nil then
@@ -87,17 +103,25 @@ function proxy.choose(server_url, read)
         break
       end
     end
-    if chosen == nil then return nil end
+    if chosen == nil then
+      return nil
+    end
   end
   local exceptions = read("no_proxy")
-  if exceptions == nil then exceptions = read("no_proxy", true) or read("NO_PROXY", true) end
-  if exceptions and proxy.bypasses(exceptions, host) then return nil end
+  if exceptions == nil then
+    exceptions = read("no_proxy", true) or read("NO_PROXY", true)
+  end
+  if exceptions and proxy.bypasses(exceptions, host) then
+    return nil
+  end
   return chosen, source
 end
 
 --- The URL with its scheme, as curl reads "host:port" in a variable.
 function proxy.with_scheme(url)
-  if url:find("^%a[%w+.-]*://") then return url end
+  if url:find("^%a[%w+.-]*://") then
+    return url
+  end
   return "http://" .. url
 end
 
@@ -113,14 +137,18 @@ local function base64(text)
       digits[i] = n % 64 + 1
       n = math.floor(n / 64)
     end
-    out[#out + 1] = BASE64:sub(digits[1], digits[1]) .. BASE64:sub(digits[2], digits[2])
-      .. (b and BASE64:sub(digits[3], digits[3]) or "=") .. (c and BASE64:sub(digits[4], digits[4]) or "=")
+    out[#out + 1] = BASE64:sub(digits[1], digits[1])
+      .. BASE64:sub(digits[2], digits[2])
+      .. (b and BASE64:sub(digits[3], digits[3]) or "=")
+      .. (c and BASE64:sub(digits[4], digits[4]) or "=")
   end
   return table.concat(out)
 end
 
 local function percent_decoded(text)
-  return (text:gsub("%%(%x%x)", function(hex) return string.char(tonumber(hex, 16)) end))
+  return (text:gsub("%%(%x%x)", function(hex)
+    return string.char(tonumber(hex, 16))
+  end))
 end
 
 --- What of a proxy URL is secret, in every form it may be echoed in: the
@@ -129,14 +157,18 @@ end
 --- not: it is a name, and redacting a short one would mangle every message.
 function proxy.secrets(url)
   local _, _, userinfo = proxy.split_url(url)
-  if not userinfo or userinfo == "" then return {} end
+  if not userinfo or userinfo == "" then
+    return {}
+  end
   local user, password = userinfo:match("^([^:]*):(.*)$")
   local found = { userinfo, base64(percent_decoded(userinfo)) }
   if password and password ~= "" then
     found[#found + 1] = password
     found[#found + 1] = percent_decoded(password)
   end
-  if not user then found[#found + 1] = percent_decoded(userinfo) end
+  if not user then
+    found[#found + 1] = percent_decoded(userinfo)
+  end
   return found
 end
 

@@ -6,13 +6,27 @@ local api = require("modelgates.api")
 
 local retry = {}
 
-local MONTHS = { Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6,
-                 Jul = 7, Aug = 8, Sep = 9, Oct = 10, Nov = 11, Dec = 12 }
+local MONTHS = {
+  Jan = 1,
+  Feb = 2,
+  Mar = 3,
+  Apr = 4,
+  May = 5,
+  Jun = 6,
+  Jul = 7,
+  Aug = 8,
+  Sep = 9,
+  Oct = 10,
+  Nov = 11,
+  Dec = 12,
+}
 
 --- Days since 1970-01-01 of a civil date (proleptic Gregorian), so that an
 --- HTTP date converts without os.time, which reads local time.
 local function days_from_civil(year, month, day)
-  if month <= 2 then year = year - 1 end
+  if month <= 2 then
+    year = year - 1
+  end
   local era = math.floor(year / 400)
   local year_of_era = year - era * 400
   local day_of_year = math.floor((153 * (month + (month > 2 and -3 or 9)) + 2) / 5) + day - 1
@@ -22,11 +36,15 @@ end
 
 --- Unix seconds of an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT").
 local function http_date_to_unix(text)
-  local day, month, year, hour, minute, second = text:match(
-    "^%a+, (%d%d) (%a%a%a) (%d%d%d%d) (%d%d):(%d%d):(%d%d) GMT$")
-  if not day or not MONTHS[month] then return nil end
+  local day, month, year, hour, minute, second =
+    text:match("^%a+, (%d%d) (%a%a%a) (%d%d%d%d) (%d%d):(%d%d):(%d%d) GMT$")
+  if not day or not MONTHS[month] then
+    return nil
+  end
   return days_from_civil(tonumber(year), MONTHS[month], tonumber(day)) * 86400
-    + tonumber(hour) * 3600 + tonumber(minute) * 60 + tonumber(second)
+    + tonumber(hour) * 3600
+    + tonumber(minute) * 60
+    + tonumber(second)
 end
 
 --- A header's decimal number (digits, an optional fraction), or nil:
@@ -43,7 +61,9 @@ end
 ---@return number|nil
 function retry.server_hint(headers, wall_now)
   local milliseconds = decimal(headers["retry-after-ms"])
-  if milliseconds then return milliseconds / 1000 end
+  if milliseconds then
+    return milliseconds / 1000
+  end
   local after = headers["retry-after"]
   if after then
     local at = http_date_to_unix(after)
@@ -65,23 +85,35 @@ end
 function retry.assess(op, res, err)
   local policy = api.retry
   if res then
-    if policy.refused_statuses[res.status] then return true, false end
+    if policy.refused_statuses[res.status] then
+      return true, false
+    end
     local maybe_processed = res.status < 300 or res.status >= 500 or res.status == 408
     return policy.statuses[res.status] and not op.once or false, maybe_processed
   end
   local transient = err.transient or false
-  if not err.request_sent then return transient, false end
+  if not err.request_sent then
+    return transient, false
+  end
   -- The call's whole time is spent: no try could finish.
-  if err.limit == "timeout" then return false, true end
+  if err.limit == "timeout" then
+    return false, true
+  end
   return transient and not op.once, true
 end
 
 --- The retry settings of these options: nil when retries are off.
 function retry.settings(options)
-  if options.retries == false then return nil end
+  if options.retries == false then
+    return nil
+  end
   local settings = {}
-  for name, value in pairs(api.defaults.retries) do settings[name] = value end
-  for name, value in pairs(options.retries or {}) do settings[name] = value end
+  for name, value in pairs(api.defaults.retries) do
+    settings[name] = value
+  end
+  for name, value in pairs(options.retries or {}) do
+    settings[name] = value
+  end
   return settings
 end
 
@@ -89,16 +121,24 @@ end
 --- such try: no attempts left, or no time left before the deadlines.
 --- `now`, `started` and `deadline` are on the host's clock.
 function retry.next_wait(settings, attempt, started, deadline, hint, now)
-  if attempt >= settings.max_attempts then return nil end
+  if attempt >= settings.max_attempts then
+    return nil
+  end
   local wait
   if hint then
     wait = math.min(hint, settings.max_interval)
   else
     wait = math.min(settings.initial_interval * settings.exponent ^ (attempt - 1), settings.max_interval)
-    if settings.jitter then wait = wait * (0.5 + 0.5 * math.random()) end
+    if settings.jitter then
+      wait = wait * (0.5 + 0.5 * math.random())
+    end
   end
-  if settings.max_elapsed and now + wait - started > settings.max_elapsed then return nil end
-  if deadline and now + wait >= deadline then return nil end
+  if settings.max_elapsed and now + wait - started > settings.max_elapsed then
+    return nil
+  end
+  if deadline and now + wait >= deadline then
+    return nil
+  end
   return wait
 end
 

@@ -15,12 +15,16 @@ local errors = modelgates.errors
 local safe = { version = modelgates.version, null = modelgates.null, errors = errors }
 
 local function raise_unless_typed(err)
-  if not errors.is_error(err) then error(err, 0) end
+  if not errors.is_error(err) then
+    error(err, 0)
+  end
   return err
 end
 
 local function returning(ok, ...)
-  if ok then return ... end
+  if ok then
+    return ...
+  end
   return nil, raise_unless_typed((...))
 end
 
@@ -31,14 +35,18 @@ local function safe_each(each)
     local started, next_key = pcall(each, ...)
     local failure = not started and raise_unless_typed(next_key) or nil
     return function()
-      if failure == false then return nil end
+      if failure == false then
+        return nil
+      end
       if failure then
         local reported = failure
         failure = false
         return false, reported
       end
       local fetched, key = pcall(next_key)
-      if fetched then return key end
+      if fetched then
+        return key
+      end
       failure = false
       return false, raise_unless_typed(key)
     end
@@ -47,7 +55,9 @@ end
 
 --- Drops the keys table itself from a call written as keys:name(...).
 local function without_self(keys, first, ...)
-  if rawequal(first, keys) then return ... end
+  if rawequal(first, keys) then
+    return ...
+  end
   return first, ...
 end
 
@@ -55,7 +65,9 @@ local function wrap_keys(keys)
   local wrapped = {}
   for name, operation in pairs(keys) do
     if name == "each" then
-      wrapped.each = function(...) return safe_each(operation)(without_self(wrapped, ...)) end
+      wrapped.each = function(...)
+        return safe_each(operation)(without_self(wrapped, ...))
+      end
     else
       wrapped[name] = function(...)
         return returning(pcall(operation, without_self(wrapped, ...)))
@@ -68,8 +80,15 @@ end
 --- Like modelgates.new, but a bad option is returned as `nil, err`.
 function safe.new(options)
   local ok, client = pcall(modelgates.new, options)
-  if not ok then return returning(false, client) end
-  return { keys = wrap_keys(client.keys), close = function() client:close() end }
+  if not ok then
+    return returning(false, client)
+  end
+  return {
+    keys = wrap_keys(client.keys),
+    close = function()
+      client:close()
+    end,
+  }
 end
 
 safe.keys = wrap_keys(modelgates.keys)

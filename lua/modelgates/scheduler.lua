@@ -36,19 +36,27 @@ end
 --- Whether the running coroutine can yield from here. Lua 5.3, 5.4 and
 --- LuaJIT say so; 5.2 yields across pcall and iterators; on 5.1 a C
 --- function (pcall, gsub, sort) or a for iterator on the stack forbids it.
-local can_yield = coroutine.isyieldable or (_VERSION == "Lua 5.2" and function()
-  local _, is_main = coroutine.running()
-  return not is_main
-end) or function()
-  if not coroutine.running() then return false end
-  local level = 3
-  while true do
-    local info = debug.getinfo(level, "Sn")
-    if not info then return true end
-    if info.what == "C" or info.name == "(for generator)" then return false end
-    level = level + 1
+local can_yield = coroutine.isyieldable
+  or (_VERSION == "Lua 5.2" and function()
+    local _, is_main = coroutine.running()
+    return not is_main
+  end)
+  or function()
+    if not coroutine.running() then
+      return false
+    end
+    local level = 3
+    while true do
+      local info = debug.getinfo(level, "Sn")
+      if not info then
+        return true
+      end
+      if info.what == "C" or info.name == "(for generator)" then
+        return false
+      end
+      level = level + 1
+    end
   end
-end
 
 ---@param loop table
 function scheduler.new(loop)
@@ -61,12 +69,16 @@ local run_mt = { __index = run_methods }
 --- Resumes `run` with `...`, as the current run and with this scheduler as
 --- the calls' host; reports it when its function has returned or raised.
 function methods:resume(run, ...)
-  if run.state ~= "running" then return end
+  if run.state ~= "running" then
+    return
+  end
   local previous_host, previous_run = host.ambient, self.current
   host.ambient, self.current = self, run
   local outcome = pack(coroutine.resume(run.co, ...))
   host.ambient, self.current = previous_host, previous_run
-  if run.state ~= "running" then return end
+  if run.state ~= "running" then
+    return
+  end
   if coroutine.status(run.co) == "dead" then
     run.state = "done"
     run.on_done(unpack(outcome, 1, outcome.n))
@@ -82,9 +94,13 @@ end
 --- `on_done(false, err)` what it raised (or why it was cancelled), once.
 function methods:spawn(fn, on_done)
   -- Lua 5.1 makes no coroutine of a C function.
-  local co = coroutine.create(function(...) return fn(...) end)
+  local co = coroutine.create(function(...)
+    return fn(...)
+  end)
   local run = setmetatable({ scheduler = self, co = co, on_done = on_done, state = "running" }, run_mt)
-  self.loop.defer(function() self:resume(run) end)
+  self.loop.defer(function()
+    self:resume(run)
+  end)
   return run
 end
 
@@ -92,7 +108,9 @@ end
 --- to know about the request in flight.
 local function cancelled_error(err, request, request_sent)
   err.request_sent, err.requests_sent = request_sent, request_sent and 1 or 0
-  if request and request.once and request_sent then err.maybe_created = true end
+  if request and request.once and request_sent then
+    err.maybe_created = true
+  end
   return err
 end
 
@@ -103,7 +121,9 @@ function methods:wait(run, box)
   if coroutine.running() == run.co and can_yield() then
     coroutine.yield()
   else
-    self.loop.run_until(function() return box.done end)
+    self.loop.run_until(function()
+      return box.done
+    end)
   end
   run.box = nil
   return unpack(box, 1, 2)
@@ -130,7 +150,9 @@ function methods:waiter()
   end
   local function wait_until(done)
     while not done() do
-      if run.state ~= "running" then error(run.ended_by, 0) end
+      if run.state ~= "running" then
+        error(run.ended_by, 0)
+      end
       box = {}
       self:wait(run, box)
     end
@@ -170,7 +192,9 @@ end
 --- resumed from the loop; one that drives the loop itself sees the box.
 function methods:continue(run)
   if run.box and coroutine.status(run.co) == "suspended" then
-    self.loop.defer(function() self:resume(run) end)
+    self.loop.defer(function()
+      self:resume(run)
+    end)
   end
 end
 
@@ -179,7 +203,9 @@ function methods:transfer_done(id)
   local run = self.waiting[id]
   self.waiting[id] = nil
   local res, err = self.multi:result(id)
-  if not run then return end
+  if not run then
+    return
+  end
   -- A cancel before the run resumes still says what this request did.
   run.transfer, run.sent = nil, res ~= nil or err.request_sent
   settle(run, res, err)
@@ -193,7 +219,9 @@ end
 --- A run that had yielded is never resumed again; one that drives the loop
 --- itself sees its call fail with `err`, as does any later call it makes.
 function run_methods:cancel(err)
-  if self.state ~= "running" then return false end
+  if self.state ~= "running" then
+    return false
+  end
   local scheduler_of = self.scheduler
   err = err or errors.new("CancelledError", { message = "the call was cancelled" })
   local request_sent = self.sent or false
@@ -203,10 +231,14 @@ function run_methods:cancel(err)
     -- libcurl closed the connection: its socket leaves the loop now.
     scheduler_of.loop.watch()
   end
-  if self.timer then self.timer:stop() end
+  if self.timer then
+    self.timer:stop()
+  end
   cancelled_error(err, self.request, request_sent)
   self.state, self.ended_by, self.transfer, self.request, self.timer = "cancelled", err, nil, nil, nil
-  if self.box then settle(self, nil, err) end
+  if self.box then
+    settle(self, nil, err)
+  end
   self.on_done(false, err)
   return true
 end
@@ -239,7 +271,11 @@ local function poll_loop(multi)
   function loop.after(seconds, fn)
     local timer = { at = core.now() + seconds, fn = fn }
     timers[#timers + 1] = timer
-    return { stop = function() timer.fn = nil end }
+    return {
+      stop = function()
+        timer.fn = nil
+      end,
+    }
   end
 
   local function run_ready()
@@ -261,7 +297,9 @@ local function poll_loop(multi)
     timers = kept
     -- One timer's callback may stop another of the same batch.
     for _, timer in ipairs(due) do
-      if timer.fn then timer.fn() end
+      if timer.fn then
+        timer.fn()
+      end
     end
   end
 
@@ -269,21 +307,31 @@ local function poll_loop(multi)
   --- multi waits for activity, a timer or `max_wait`, whichever comes first.
   local function step(max_wait, done)
     run_ready()
-    if done() then return end
+    if done() then
+      return
+    end
     local wait = max_wait
     local now = core.now()
     for _, timer in ipairs(timers) do
-      if timer.fn then wait = math.min(wait, timer.at - now) end
+      if timer.fn then
+        wait = math.min(wait, timer.at - now)
+      end
     end
-    if multi:active() > 0 then wait = math.min(wait, MAX_IDLE_WAIT) end
+    if multi:active() > 0 then
+      wait = math.min(wait, MAX_IDLE_WAIT)
+    end
     local finished = multi:perform(math.max(wait, 0))
-    for _, id in ipairs(finished or {}) do loop.scheduler:transfer_done(id) end
+    for _, id in ipairs(finished or {}) do
+      loop.scheduler:transfer_done(id)
+    end
     fire_due_timers()
     run_ready()
   end
 
   function loop.run_until(done)
-    while not done() do step(MAX_IDLE_WAIT, done) end
+    while not done() do
+      step(MAX_IDLE_WAIT, done)
+    end
   end
 
   return loop

@@ -21,7 +21,9 @@ local testing = {}
 local server_methods = {}
 local server_mt = {
   __index = server_methods,
-  __tostring = function(self) return "modelgates test server " .. self.url end,
+  __tostring = function(self)
+    return "modelgates test server " .. self.url
+  end,
 }
 
 --- This process's id: the parent of the shell io.popen starts (POSIX,
@@ -37,7 +39,9 @@ local function random_hex(bytes)
   local source = assert(io.open("/dev/urandom", "rb"))
   local data = source:read(bytes)
   source:close()
-  return (data:gsub(".", function(char) return ("%02x"):format(char:byte()) end))
+  return (data:gsub(".", function(char)
+    return ("%02x"):format(char:byte())
+  end))
 end
 
 local function default_server_command()
@@ -66,13 +70,28 @@ function testing.start_server(options)
   }, server_mt)
   local command = options.command or os.getenv("MODELGATES_SERVER") or default_server_command()
   local argv = {
-    "exec", shell_quote(command), "--port", "0",
-    "--management-key", shell_quote(self.management_key), "--key", shell_quote(self.key),
-    "--page-size", tostring(options.page_size or 100), "--watch-pid", tostring(own_pid()),
+    "exec",
+    shell_quote(command),
+    "--port",
+    "0",
+    "--management-key",
+    shell_quote(self.management_key),
+    "--key",
+    shell_quote(self.key),
+    "--page-size",
+    tostring(options.page_size or 100),
+    "--watch-pid",
+    tostring(own_pid()),
   }
-  if options.tls then argv[#argv + 1] = "--tls" end
-  if options.http2 then argv[#argv + 1] = "--http2" end
-  if options.tls_name then argv[#argv + 1] = "--tls-name " .. shell_quote(options.tls_name) end
+  if options.tls then
+    argv[#argv + 1] = "--tls"
+  end
+  if options.http2 then
+    argv[#argv + 1] = "--http2"
+  end
+  if options.tls_name then
+    argv[#argv + 1] = "--tls-name " .. shell_quote(options.tls_name)
+  end
   -- The shell's pid is the server's after exec: that is the pid to stop.
   self.process = assert(io.popen("echo $$; " .. table.concat(argv, " "), "r"))
   self.pid = tonumber(self.process:read("*l"))
@@ -91,7 +110,9 @@ end
 
 --- Stops the server and waits for it to exit. Safe to call twice.
 function server_methods:stop()
-  if not self.process then return end
+  if not self.process then
+    return
+  end
   os.execute("kill " .. self.pid .. " 2>/dev/null")
   self.process:close()
   self.process = nil
@@ -102,22 +123,26 @@ end
 --- otherwise.
 function server_methods:client(options)
   local merged = { api_key = self.management_key, server_url = self.url, ca_file = self.ca_file }
-  for name, value in pairs(options or {}) do merged[name] = value end
+  for name, value in pairs(options or {}) do
+    merged[name] = value
+  end
   return modelgates.new(merged)
 end
 
 --- Calls the control API: method, path under /__control/, and a Lua value
 --- sent as JSON.
 function server_methods:control(method, path, body)
-  local res, err = self.transport:perform{
+  local res, err = self.transport:perform({
     method = method,
     url = self.root_url .. "/__control/" .. path,
     headers = { "Content-Type: application/json" },
     body = body ~= nil and core.json_encode(body) or nil,
     ca_file = self.ca_file,
     timeout = 30,
-  }
-  if not res then error(err, 2) end
+  })
+  if not res then
+    error(err, 2)
+  end
   if res.status >= 300 then
     error(("modelgates.testing: %s /__control/%s: HTTP %d %s"):format(method, path, res.status, res.body), 2)
   end

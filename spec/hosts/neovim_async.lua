@@ -14,7 +14,9 @@ local nvim = require("modelgates.nvim")
 local hashes = vim.json.decode(os.getenv("MODELGATES_TEST_HASHES"))
 local control = core.transport()
 
-local function now_ms() return vim.loop.hrtime() / 1e6 end
+local function now_ms()
+  return vim.loop.hrtime() / 1e6
+end
 
 local function wait_for(what, done)
   assert(vim.wait(10000, done, 5), "timed out waiting for " .. what)
@@ -22,8 +24,11 @@ end
 
 --- The local server's count of connections and requests.
 local function stats()
-  local res = assert(control:perform({ method = "GET", url = os.getenv("MODELGATES_TEST_SERVER_ROOT") .. "/__control/stats",
-                                       timeout = 10 }))
+  local res = assert(control:perform({
+    method = "GET",
+    url = os.getenv("MODELGATES_TEST_SERVER_ROOT") .. "/__control/stats",
+    timeout = 10,
+  }))
   return vim.json.decode(res.body)
 end
 
@@ -41,8 +46,12 @@ end
 --- Runs `fn` with modelgates.nvim and waits for its callback.
 local function run_and_wait(what, fn)
   local outcome
-  nvim.run(fn, function(...) outcome = outcome_of(...) end)
-  wait_for(what, function() return outcome ~= nil end)
+  nvim.run(fn, function(...)
+    outcome = outcome_of(...)
+  end)
+  wait_for(what, function()
+    return outcome ~= nil
+  end)
   return outcome
 end
 
@@ -51,14 +60,25 @@ local report = {}
 local function never_freezes()
   local ticks, callback = 0, nil
   local ticker = vim.loop.new_timer()
-  ticker:start(100, 100, function() ticks = ticks + 1 end)
+  ticker:start(100, 100, function()
+    ticks = ticks + 1
+  end)
   local started = now_ms()
-  nvim.run(function() return modelgates.keys.get(hashes.slow).data.hash end, function(err, hash)
-    callback = { error = err and tostring(err), hash = hash, ticks = ticks, getcwd = pcall(vim.fn.getcwd),
-                 elapsed_ms = now_ms() - started }
+  nvim.run(function()
+    return modelgates.keys.get(hashes.slow).data.hash
+  end, function(err, hash)
+    callback = {
+      error = err and tostring(err),
+      hash = hash,
+      ticks = ticks,
+      getcwd = pcall(vim.fn.getcwd),
+      elapsed_ms = now_ms() - started,
+    }
   end)
   report.run_returned_ms = now_ms() - started
-  wait_for("the slow call", function() return callback ~= nil end)
+  wait_for("the slow call", function()
+    return callback ~= nil
+  end)
   ticker:stop()
   ticker:close()
   report.slow = callback
@@ -68,23 +88,33 @@ local function three_at_once()
   local finished = {}
   local started = now_ms()
   for _ = 1, 3 do
-    nvim.run(function() return modelgates.keys.get(hashes.trio).data.hash end, function(err)
+    nvim.run(function()
+      return modelgates.keys.get(hashes.trio).data.hash
+    end, function(err)
       finished[#finished + 1] = { error = err and tostring(err), ms = now_ms() - started }
     end)
   end
-  wait_for("three runs", function() return #finished == 3 end)
+  wait_for("three runs", function()
+    return #finished == 3
+  end)
   report.three = finished
 end
 
 local function gathers_inside_a_run()
   local ticks = 0
   local ticker = vim.loop.new_timer()
-  ticker:start(100, 100, function() ticks = ticks + 1 end)
+  ticker:start(100, 100, function()
+    ticks = ticks + 1
+  end)
   local started = now_ms()
-  local function get() return modelgates.keys.get(hashes.gathered).data.name end
+  local function get()
+    return modelgates.keys.get(hashes.gathered).data.name
+  end
   report.gathered = run_and_wait("a gather inside a run", function()
     local names = {}
-    for i, result in ipairs(modelgates.gather({ get, get, get })) do names[i] = result[1] end
+    for i, result in ipairs(modelgates.gather({ get, get, get })) do
+      names[i] = result[1]
+    end
     return names
   end)
   report.gathered.ms, report.gathered.ticks = now_ms() - started, ticks
@@ -93,9 +123,13 @@ local function gathers_inside_a_run()
 end
 
 local function reuses_connections()
-  run_and_wait("a first list", function() return modelgates.keys.list() end)
+  run_and_wait("a first list", function()
+    return modelgates.keys.list()
+  end)
   local before = stats().connections
-  report.second_run = run_and_wait("a second list", function() return #modelgates.keys.list().data end)
+  report.second_run = run_and_wait("a second list", function()
+    return #modelgates.keys.list().data
+  end)
   report.connections_opened_by_second_run = stats().connections - before
 end
 
@@ -110,18 +144,34 @@ local function cancels()
   end)
   vim.wait(200)
   report.cancel_returned = handle:cancel()
-  wait_for("the cancelled run's callback", function() return calls > 0 end)
+  wait_for("the cancelled run's callback", function()
+    return calls > 0
+  end)
   -- The server answers the cancelled call at 2 s: nothing of the run may follow.
   vim.wait(2300)
-  report.cancel = { calls = calls, error = err.name, request_sent = err.request_sent, after_the_call = after_the_call,
-                    running = handle:running(), cancel_again = handle:cancel() }
+  report.cancel = {
+    calls = calls,
+    error = err.name,
+    request_sent = err.request_sent,
+    after_the_call = after_the_call,
+    running = handle:running(),
+    cancel_again = handle:cancel(),
+  }
 end
 
 local function errors_reach_the_callback()
-  report.not_found = run_and_wait("a 404", function() return modelgates.keys.get("no-such-hash") end)
-  report.invalid = run_and_wait("a ValidationError", function() return modelgates.keys.create({ name = 5 }) end)
-  report.plain = run_and_wait("a plain error", function() error("plain", 0) end)
-  report.values = run_and_wait("several values", function() return 1, nil, "three" end)
+  report.not_found = run_and_wait("a 404", function()
+    return modelgates.keys.get("no-such-hash")
+  end)
+  report.invalid = run_and_wait("a ValidationError", function()
+    return modelgates.keys.create({ name = 5 })
+  end)
+  report.plain = run_and_wait("a plain error", function()
+    error("plain", 0)
+  end)
+  report.values = run_and_wait("several values", function()
+    return 1, nil, "three"
+  end)
 end
 
 local function retries_and_limits()
@@ -130,12 +180,18 @@ local function retries_and_limits()
     return res.attempts
   end)
   local impatient = modelgates.new({ timeout = 0.3, retries = false })
-  report.timeout = run_and_wait("a timeout", function() return impatient.keys.get(hashes.late) end)
+  report.timeout = run_and_wait("a timeout", function()
+    return impatient.keys.get(hashes.late)
+  end)
   local stall_watcher = modelgates.new({ stall_timeout = 0.3, retries = false })
-  report.stall = run_and_wait("a stall", function() return stall_watcher.keys.get(hashes.stall) end)
+  report.stall = run_and_wait("a stall", function()
+    return stall_watcher.keys.get(hashes.stall)
+  end)
   report.each = run_and_wait("a walk", function()
     local count = 0
-    for _ in modelgates.keys.each() do count = count + 1 end
+    for _ in modelgates.keys.each() do
+      count = count + 1
+    end
     return count
   end)
 end
@@ -143,9 +199,15 @@ end
 local function notifies_without_a_callback()
   local notified = {}
   local notify = vim.notify
-  vim.notify = function(message, level) notified[#notified + 1] = { message = message, level = level } end
-  nvim.run(function() return modelgates.keys.get("no-such-hash") end)
-  wait_for("the notification", function() return #notified > 0 end)
+  vim.notify = function(message, level)
+    notified[#notified + 1] = { message = message, level = level }
+  end
+  nvim.run(function()
+    return modelgates.keys.get("no-such-hash")
+  end)
+  wait_for("the notification", function()
+    return #notified > 0
+  end)
   vim.notify = notify
   report.notified = notified[1]
   report.notified.error_level = notified[1].level == vim.log.levels.ERROR
@@ -160,7 +222,9 @@ local function readme_user_command()
   assert(loadstring(example, "README.md"))()
   local from = vim.api.nvim_get_current_buf()
   vim.cmd("ModelGatesKeys")
-  wait_for("the scratch buffer", function() return vim.api.nvim_get_current_buf() ~= from end)
+  wait_for("the scratch buffer", function()
+    return vim.api.nvim_get_current_buf() ~= from
+  end)
   report.user_command = {
     buftype = vim.bo.buftype,
     lines = vim.api.nvim_buf_get_lines(0, 0, -1, false),

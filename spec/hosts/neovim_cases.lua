@@ -8,6 +8,8 @@ package.path = root .. "/?.lua;" .. package.path
 package.cpath = root .. "/build/luajit/?.so;" .. package.cpath
 
 arg = { "--directory=" .. root, "--output=TAP" }
-for _, file in ipairs(require("spec.support").shared_spec_files) do arg[#arg + 1] = file end
+for _, file in ipairs(require("spec.support").shared_spec_files) do
+  arg[#arg + 1] = file
+end
 require("busted.runner")({ standalone = false })
 vim.cmd("qall!")

@@ -19,7 +19,16 @@ describe("inside Neovim", function()
     env.MODELGATES_API_KEY = server.management_key
     env.MODELGATES_BASE_URL = server.url
     local output, status = process.run({
-      "nvim", "--headless", "-u", "NONE", "-i", "NONE", "-n", "--noplugin", "-c", "luafile " .. INIT,
+      "nvim",
+      "--headless",
+      "-u",
+      "NONE",
+      "-i",
+      "NONE",
+      "-n",
+      "--noplugin",
+      "-c",
+      "luafile " .. INIT,
     }, env, 60)
     assert.are.equal(0, status, output)
     local report = cjson.decode((assert(output:match("result=(%b{})"), output)))
@@ -40,8 +49,13 @@ describe("inside Neovim", function()
       calls[#calls + 1] = request.method .. " " .. request.path:gsub("/keys/%x+$", "/keys/HASH")
     end
     assert.are.same({
-      "GET /api/v1/key", "POST /api/v1/keys", "GET /api/v1/keys", "GET /api/v1/keys/HASH",
-      "PATCH /api/v1/keys/HASH", "DELETE /api/v1/keys/HASH", "GET /api/v1/keys/HASH",
+      "GET /api/v1/key",
+      "POST /api/v1/keys",
+      "GET /api/v1/keys",
+      "GET /api/v1/keys/HASH",
+      "PATCH /api/v1/keys/HASH",
+      "DELETE /api/v1/keys/HASH",
+      "GET /api/v1/keys/HASH",
     }, calls)
     assert.are.same({}, server:keys())
     return json, source
@@ -71,7 +85,9 @@ describe("modelgates.nvim inside Neovim", function()
     env.MODELGATES_TEST_ROOT = process.root
     env.MODELGATES_BASE_URL = server.url
     local argv = { "nvim", "--headless", "-u", "NONE", "-i", "NONE", "-n", "--noplugin" }
-    for _, word in ipairs(argv_tail or { "-c", "luafile " .. script }) do argv[#argv + 1] = word end
+    for _, word in ipairs(argv_tail or { "-c", "luafile " .. script }) do
+      argv[#argv + 1] = word
+    end
     return process.run(argv, env, 90)
   end
 
@@ -82,7 +98,9 @@ describe("modelgates.nvim inside Neovim", function()
     for _, name in ipairs({ "slow", "trio", "gathered", "cancel", "retry", "late", "stall" }) do
       hashes[name] = keys.create({ name = name }).data.hash
     end
-    local function path(name) return "/api/v1/keys/" .. hashes[name] end
+    local function path(name)
+      return "/api/v1/keys/" .. hashes[name]
+    end
     server:fault({ path = path("slow"), delay = 2, count = 1 })
     server:fault({ path = path("trio"), delay = 0.5, count = 3 })
     server:fault({ path = path("gathered"), delay = 0.5, count = 3 })
@@ -117,8 +135,14 @@ describe("modelgates.nvim inside Neovim", function()
     assert.are.equal(0, report.connections_opened_by_second_run)
 
     assert.is_true(report.cancel_returned)
-    assert.are.same({ calls = 1, error = "CancelledError", request_sent = true, after_the_call = false,
-                      running = false, cancel_again = false }, report.cancel)
+    assert.are.same({
+      calls = 1,
+      error = "CancelledError",
+      request_sent = true,
+      after_the_call = false,
+      running = false,
+      cancel_again = false,
+    }, report.cancel)
 
     assert.are.same({ error = "NotFoundResponseError", status = 404, values = {} }, report.not_found)
     assert.are.same({ error = "ValidationError", values = {} }, report.invalid)
@@ -139,23 +163,34 @@ describe("modelgates.nvim inside Neovim", function()
     assert.is_nil(report.notified.message:find(server.management_key, 1, true))
   end)
 
-  it("runs the suite's shared cases (support.shared_spec_files: operations to proxies) through modelgates.nvim",
+  it(
+    "runs the suite's shared cases (support.shared_spec_files: operations to proxies) through modelgates.nvim",
     function()
       local output, status = run_script(handle.server, process.root .. "/spec/hosts/neovim_cases.lua", nil, {})
       local failed = {}
-      for line in output:gmatch("not ok [^\n]+") do failed[#failed + 1] = line end
+      for line in output:gmatch("not ok [^\n]+") do
+        failed[#failed + 1] = line
+      end
       assert.are.same({}, failed, output)
       assert.are.equal(0, status, output)
       local passed = select(2, output:gsub("\nok %d+", ""))
       assert.is_true(passed > 100, "only " .. passed .. " cases passed:\n" .. output)
-    end)
+    end
+  )
 
   local function checkhealth(server, api_key)
     local out = os.tmpname()
     local output, status = run_script(server, nil, {
-      "--cmd", "set rtp^=" .. process.root,
-      "--cmd", ("lua package.cpath = %q .. package.cpath"):format(process.root .. "/build/luajit/?.so;"),
-      "-c", "checkhealth modelgates", "-c", "write! " .. out, "-c", "qall!",
+      "--cmd",
+      "set rtp^=" .. process.root,
+      "--cmd",
+      ("lua package.cpath = %q .. package.cpath"):format(process.root .. "/build/luajit/?.so;"),
+      "-c",
+      "checkhealth modelgates",
+      "-c",
+      "write! " .. out,
+      "-c",
+      "qall!",
     }, { MODELGATES_API_KEY = api_key })
     assert.are.equal(0, status, output)
     local file = assert(io.open(out))

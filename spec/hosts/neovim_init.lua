@@ -7,7 +7,9 @@ local rock_tree = os.getenv("MODELGATES_TEST_ROCK_TREE")
 
 local function load_module()
   if os.getenv("MODELGATES_TEST_HIDE_CJSON") then
-    package.preload.cjson = function() error("cjson hidden by the test") end
+    package.preload.cjson = function()
+      error("cjson hidden by the test")
+    end
   end
   if rock_tree ~= "" then
     -- What rocks.nvim does with its tree.
@@ -17,10 +19,14 @@ local function load_module()
     -- The README's lines for an init.lua without a plugin manager, as
     -- printed, with this checkout for /path/to/lua-modelgates.
     local readme = assert(io.open(root .. "/README.md"))
-    local lines = assert(readme:read("*a"):match(
-      "<!%-%- doc%-test: host spec/hosts/neovim_init%.lua %-%->\n```lua\n(.-)```"), "no init.lua lines in the README")
+    local lines = assert(
+      readme:read("*a"):match("<!%-%- doc%-test: host spec/hosts/neovim_init%.lua %-%->\n```lua\n(.-)```"),
+      "no init.lua lines in the README"
+    )
     readme:close()
-    assert(loadstring((lines:gsub("/path/to/lua%-modelgates", function() return root end)), "README.md"))()
+    assert(loadstring((lines:gsub("/path/to/lua%-modelgates", function()
+      return root
+    end)), "README.md"))()
   end
   return require("modelgates")
 end

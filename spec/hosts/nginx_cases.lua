@@ -20,7 +20,9 @@ function cases.run(out)
     error("busted: the cases failed", 0)
   end
   arg = { "--directory=" .. root, "--output=TAP" }
-  for _, file in ipairs(require("spec.support").shared_spec_files) do arg[#arg + 1] = file end
+  for _, file in ipairs(require("spec.support").shared_spec_files) do
+    arg[#arg + 1] = file
+  end
   require("busted.runner")({ standalone = false })
   report:write("# exit 0\n")
   report:close()

@@ -31,7 +31,8 @@ local function readme_nginx_example()
   -- Its load_module lines are comments for Debian's nginx, which loads them
   -- from /etc/nginx/modules-enabled; nginx -c with a file of its own does not.
   example = example:gsub("\n# (load_module [^\n]+)", "\n%1")
-  return README_PRELUDE .. example:gsub("/path/to/lua%-modelgates", "@ROOT@"):gsub("127%.0%.0%.1:8080", "127.0.0.1:@PORT@")
+  return README_PRELUDE
+    .. example:gsub("/path/to/lua%-modelgates", "@ROOT@"):gsub("127%.0%.0%.1:8080", "127.0.0.1:@PORT@")
 end
 
 --- Describes an nginx run with `template` (@ROOT@, @PORT@ and what
@@ -68,12 +69,20 @@ local function nginx_with(template, probe_path, placeholders, server_options)
       values.PORT = port
       process.write_file(nginx.prefix .. "/nginx.conf", (template:gsub("@([%u_]+)@", values)))
       nginx.process = process.spawn({
-        "nginx", "-p", nginx.prefix, "-c", nginx.prefix .. "/nginx.conf", "-e", nginx.prefix .. "/error.log",
+        "nginx",
+        "-p",
+        nginx.prefix,
+        "-c",
+        nginx.prefix .. "/nginx.conf",
+        "-e",
+        nginx.prefix .. "/error.log",
       }, { MODELGATES_API_KEY = nginx.server.management_key, MODELGATES_BASE_URL = nginx.server.url }, 120)
       nginx.base_url = "http://127.0.0.1:" .. port
       local deadline = core.now() + START_SECONDS
       while nginx.process:running() and core.now() < deadline do
-        if transport:perform({ method = "GET", url = nginx.base_url .. probe_path, timeout = 5 }) then return end
+        if transport:perform({ method = "GET", url = nginx.base_url .. probe_path, timeout = 5 }) then
+          return
+        end
         core.sleep(0.05)
       end
       local output = nginx.process:stop()
@@ -91,18 +100,26 @@ local function nginx_with(template, probe_path, placeholders, server_options)
   end)
 
   teardown(function()
-    if nginx.process then nginx.process:stop() end
+    if nginx.process then
+      nginx.process:stop()
+    end
     transport:close()
-    if nginx.prefix then process.remove_dir(nginx.prefix) end
+    if nginx.prefix then
+      process.remove_dir(nginx.prefix)
+    end
   end)
 
   local log_mark = 0
-  before_each(function() log_mark = #nginx.error_log() end)
+  before_each(function()
+    log_mark = #nginx.error_log()
+  end)
 
   -- A test that makes nginx log an error on purpose says so.
   after_each(function()
     local written = nginx.error_log():sub(log_mark + 1)
-    if not nginx.error_log_expected then assert.is_nil(written:find("[error]", 1, true), written) end
+    if not nginx.error_log_expected then
+      assert.is_nil(written:find("[error]", 1, true), written)
+    end
     nginx.error_log_expected = false
   end)
 
@@ -114,7 +131,9 @@ local function wait_for_keys(server, count)
   local deadline = core.now() + WAIT_SECONDS
   repeat
     local keys = server:keys()
-    if #keys >= count then return keys end
+    if #keys >= count then
+      return keys
+    end
     core.sleep(0.05)
   until core.now() > deadline
   error("timed out waiting for " .. count .. " keys")
@@ -183,12 +202,17 @@ end)
 local function fetch_at_once(urls)
   local multi = core.multi()
   local started, index_of, answers = core.now(), {}, {}
-  for i, url in ipairs(urls) do index_of[multi:add({ method = "GET", url = url, timeout = 30 })] = i end
+  for i, url in ipairs(urls) do
+    index_of[multi:add({ method = "GET", url = url, timeout = 30 })] = i
+  end
   while multi:active() > 0 and core.now() - started < 30 do
     for _, id in ipairs(multi:perform(0.01) or {}) do
       local res, err = multi:result(id)
-      answers[index_of[id]] = { status = res and res.status, body = res and res.body or tostring(err),
-                                seconds = core.now() - started }
+      answers[index_of[id]] = {
+        status = res and res.status,
+        body = res and res.body or tostring(err),
+        seconds = core.now() - started,
+      }
     end
   end
   multi:close()
@@ -208,21 +232,38 @@ describe("inside nginx on cosockets (spec/hosts/nginx_cosocket.conf, one worker)
   local dns_port = random_port()
   setup(function()
     misnamed = testing.start_server({ tls = true, tls_name = "elsewhere.example" })
-    dns = process.spawn({ "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
-      "--listen-address=127.0.0.1", "--bind-interfaces", "--port=" .. dns_port, "--address=/localhost/127.0.0.1",
-      "--user=root" }, {}, 600)
+    dns = process.spawn({
+      "dnsmasq",
+      "--keep-in-foreground",
+      "--conf-file=/dev/null",
+      "--no-resolv",
+      "--no-hosts",
+      "--listen-address=127.0.0.1",
+      "--bind-interfaces",
+      "--port=" .. dns_port,
+      "--address=/localhost/127.0.0.1",
+      "--user=root",
+    }, {}, 600)
   end)
   teardown(function()
-    if misnamed then misnamed:stop() end
-    if dns then dns:stop() end
+    if misnamed then
+      misnamed:stop()
+    end
+    if dns then
+      dns:stop()
+    end
   end)
-  local nginx = nginx_with(process.read_file(process.root .. "/spec/hosts/nginx_cosocket.conf"), "/ready",
+  local nginx = nginx_with(
+    process.read_file(process.root .. "/spec/hosts/nginx_cosocket.conf"),
+    "/ready",
     function(self)
       -- Both CAs are trusted, so that the misnamed server fails on its name alone.
       local ca_file = self.prefix .. "/trusted.pem"
       process.write_file(ca_file, process.read_file(trusted.server.ca_file) .. process.read_file(misnamed.ca_file))
       return { CA_FILE = ca_file, DNS_PORT = dns_port }
-    end, { management_key = management_key })
+    end,
+    { management_key = management_key }
+  )
 
   --- The server's URL with the host name its certificate carries.
   local function by_name(url)
@@ -249,7 +290,9 @@ describe("inside nginx on cosockets (spec/hosts/nginx_cosocket.conf, one worker)
   it("runs 10 calls at once in about one latency", function()
     local hash = slow_key(1, 10)
     local urls = {}
-    for i = 1, 10 do urls[i] = nginx.base_url .. "/call?hash=" .. hash end
+    for i = 1, 10 do
+      urls[i] = nginx.base_url .. "/call?hash=" .. hash
+    end
     local answers = fetch_at_once(urls)
     for i = 1, 10 do
       assert.are.equal("slow\n", answers[i].body)
@@ -289,11 +332,14 @@ describe("inside nginx on cosockets (spec/hosts/nginx_cosocket.conf, one worker)
     nginx.error_log_expected = true
     local url = trusted.server.url:gsub("^https://127%.0%.0%.1:", "https://modelgates.test:")
     local answer = nginx.get("/no-resolver?url=" .. url).body
-    assert.matches("^ConnectionError: cannot resolve the server's host name: nginx needs a `resolver` directive", answer)
+    assert.matches(
+      "^ConnectionError: cannot resolve the server's host name: nginx needs a `resolver` directive",
+      answer
+    )
     assert.are.same({}, trusted.server:requests())
   end)
 
-  it("blocks on purpose with transport = \"curl\"", function()
+  it('blocks on purpose with transport = "curl"', function()
     assert.are.equal("keys 0\n", nginx.get("/https?transport=curl&url=" .. nginx.server.url).body)
     assert.are.equal(1, #nginx.server:requests())
   end)
@@ -324,7 +370,9 @@ describe("inside nginx on cosockets (spec/hosts/nginx_cosocket.conf, one worker)
     os.remove(out)
     local passed = select(2, report:gsub("\nok %d+", ""))
     local failed = {}
-    for line in report:gmatch("not ok [^\n]+") do failed[#failed + 1] = line end
+    for line in report:gmatch("not ok [^\n]+") do
+      failed[#failed + 1] = line
+    end
     assert.are.same({}, failed, report)
     assert.matches("# exit 0\n$", report)
     assert.is_true(passed > 200, "only " .. passed .. " cases passed")

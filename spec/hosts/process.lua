@@ -16,7 +16,9 @@ local function command_line(argv, env, seconds)
     words[#words + 1] = name .. "=" .. process.shell_quote(value)
   end
   words[#words + 1] = "timeout " .. seconds
-  for _, arg in ipairs(argv) do words[#words + 1] = process.shell_quote(arg) end
+  for _, arg in ipairs(argv) do
+    words[#words + 1] = process.shell_quote(arg)
+  end
   return table.concat(words, " ") .. " 2>&1"
 end
 
@@ -29,7 +31,7 @@ end
 --- Runs `argv` with the variables `env` added, for at most `seconds`;
 --- returns its output (stdout and stderr together) and its exit status.
 function process.run(argv, env, seconds)
-  local pipe = assert(io.popen(command_line(argv, env, seconds) .. "; echo \"exit=$?\"", "r"))
+  local pipe = assert(io.popen(command_line(argv, env, seconds) .. '; echo "exit=$?"', "r"))
   local output = pipe:read("*a")
   pipe:close()
   return split_status(output)
@@ -41,14 +43,16 @@ local spawned_mt = { __index = spawned_methods }
 --- Starts `argv` in the background, as process.run does; the returned
 --- object's `pid` is the process to signal.
 function process.spawn(argv, env, seconds)
-  local pipe = assert(io.popen(command_line(argv, env, seconds) .. " & echo $!; wait $!; echo \"exit=$?\"", "r"))
+  local pipe = assert(io.popen(command_line(argv, env, seconds) .. ' & echo $!; wait $!; echo "exit=$?"', "r"))
   return setmetatable({ pipe = pipe, pid = tonumber(pipe:read("*l")) }, spawned_mt)
 end
 
 --- Whether the process has not exited yet.
 function spawned_methods:running()
   local stat = io.open("/proc/" .. self.pid .. "/stat", "r")
-  if not stat then return false end
+  if not stat then
+    return false
+  end
   local state = stat:read("*a"):match("^%d+ %b() (%a)")
   stat:close()
   return state ~= "Z"
@@ -57,7 +61,9 @@ end
 --- Sends SIGTERM (timeout(1) passes it on), waits for the exit and returns
 --- the output and exit status. Safe to call twice.
 function spawned_methods:stop()
-  if not self.pipe then return self.output, self.status end
+  if not self.pipe then
+    return self.output, self.status
+  end
   os.execute("kill " .. self.pid .. " 2>/dev/null")
   self.output, self.status = split_status(self.pipe:read("*a"))
   self.pipe:close()
@@ -81,7 +87,9 @@ end
 
 function process.read_file(path)
   local file = io.open(path, "rb")
-  if not file then return "" end
+  if not file then
+    return ""
+  end
   local text = file:read("*a")
   file:close()
   return text
