@@ -49,7 +49,7 @@ ROCK_TREE = $(CURDIR)/build/rock-$(LUA_VERSION)
 # into a Lua 5.1 tree (never the checkout's).
 SERVER_ROCK_TREE = $(CURDIR)/build/rock-server-5.1
 
-.PHONY: all deps test demo clean lint format check-rock
+.PHONY: all deps test demo clean lint format docs check-rock
 
 all: $(CORE)
 
@@ -106,7 +106,7 @@ LUA_SCRIPTS = $(wildcard bin/modelgates-*) $(wildcard .ci/*.lua)
 # StyLua, pinned, from npm (the machine's Node.js; Debian's if there is none).
 STYLUA_VERSION = 2.5.2
 STYLUA = build/tools/node_modules/.bin/stylua
-LUA_SOURCES = $(shell find lua spec bench examples -name '*.lua') $(wildcard rockspec/*.rockspec) \
+LUA_SOURCES = $(shell find lua spec bench examples docs -name '*.lua') $(wildcard rockspec/*.rockspec) \
 	$(LUA_SCRIPTS) .busted .luacheckrc
 
 $(STYLUA):
@@ -114,11 +114,16 @@ $(STYLUA):
 	npm install --prefix build/tools --no-save --no-audit --no-fund @johnnymorganz/stylua-bin@$(STYLUA_VERSION)
 
 lint: $(STYLUA)
-	luacheck lua spec bench examples $(LUA_SCRIPTS)
+	luacheck lua spec bench examples docs $(LUA_SCRIPTS)
 	$(STYLUA) --check $(LUA_SOURCES)
 
 format: $(STYLUA)
 	$(STYLUA) $(LUA_SOURCES)
+
+# The LuaCATS classes and the README's tables, from lua/modelgates/api.lua
+# (docs/generate.lua); spec/docs_spec.lua fails when they are not current.
+docs:
+	$(LUA) docs/generate.lua
 
 clean:
 	rm -rf build

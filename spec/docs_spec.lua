@@ -51,6 +51,22 @@ local function run_command(command)
   return output, tonumber(status)
 end
 
+describe("the parts of types.lua and the README that make docs writes from modelgates.api", function()
+  it("are current", function()
+    local pipe = assert(
+      io.popen(
+        ('cd %s && %s docs/generate.lua --check 2>&1; echo "exit=$?"'):format(
+          shell_quote(ROOT),
+          shell_quote(support.lua_command)
+        )
+      )
+    )
+    local output, status = pipe:read("*a"):match("^(.-)exit=(%d+)\n$")
+    pipe:close()
+    assert.are.equal("0", status, output)
+  end)
+end)
+
 describe("the documents' fenced blocks", function()
   local handle = support.server()
   local dir

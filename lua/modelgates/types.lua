@@ -10,32 +10,76 @@
 ---`vim.NIL` inside Neovim without lua-cjson.
 ---@alias ModelGatesNull lightuserdata|userdata
 
+-- BEGIN make docs: classes (docs/generate.lua, from modelgates.api; do not edit by hand)
 ---@class ModelGatesOptions
----@field api_key? string the API key; else MODELGATES_API_KEY at each call
----@field server_url? string e.g. "https://modelgates.ai/api/v1"; else MODELGATES_BASE_URL, else that default
----@field allow_insecure_http? boolean allow http:// to a host that is not loopback (default false)
----@field timeout? number seconds for the whole call, retries and waits included (default 60)
----@field connect_timeout? number seconds to connect (default 10)
----@field stall_timeout? number seconds without a byte sent or received (default 30)
----@field retries? ModelGatesRetries|false when to try again; false: never
----@field user_agent? string put before the module's own User-Agent
----@field headers? table<string, string> extra request headers
----@field ca_file? string CA certificates (PEM) to verify the server with
+---@field allow_insecure_http? boolean allow http:// to a host that is not loopback, or through a proxy that is not (default false)
+---@field api_key? string the API key; else MODELGATES_API_KEY, read at each call
+---@field ca_file? string CA certificates (PEM) to verify the server with (verification is always on)
 ---@field ca_path? string a directory of CA certificates
----@field max_response_bytes? integer a larger response body is an error (default 16 MiB)
----@field debug? fun(line: string) called with one line per attempt, outcome and wait; never a secret
----@field compression? boolean ask for compressed responses (default true); max_response_bytes counts decoded bytes. Not over cosockets, which never ask
----@field proxy? string|false "http://[user:password@]host:port"; false: none, the environment ignored; unset: https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY (http_proxy for http://), as curl reads them. Not over cosockets
----@field no_proxy? string hosts reached without the proxy, comma-separated ("*", names with their subdomains, addresses, IPv4 CIDR); else no_proxy or NO_PROXY
+---@field compression? boolean ask for compressed responses (every encoding the linked libcurl decodes) and decode them (default true); never over OpenResty's cosockets
+---@field connect_timeout? number seconds to connect (default 10)
+---@field debug? fun(line: string) called with one line per attempt, outcome and wait; the Authorization header and proxy credentials are redacted and bodies are never shown
+---@field headers? table<string, string> extra request headers, name -> value; a call's replace the client's of the same name, whatever the case
+---@field max_response_bytes? integer a larger response body stops the transfer and raises ResponseValidationError (default 16 MiB); decoded bytes: a compressed body stops as it inflates past it
+---@field no_proxy? string hosts reached without the proxy, comma-separated; else no_proxy or NO_PROXY
+---@field proxy? string|false http://[user:password@]host:port; false: none, the environment ignored; unset: the environment's, as curl reads it (see Proxies); not over cosockets
+---@field retries? ModelGatesRetries|false when to try again (see Failure semantics); false: never
+---@field server_url? string http:// or https:// base URL; else MODELGATES_BASE_URL, else https://modelgates.ai/api/v1
+---@field stall_timeout? number seconds without a byte sent or received (default 30)
+---@field timeout? number seconds for the whole call, retries and waits included (default 60)
 ---@field transport? "curl"|"cosocket" OpenResty only: cosockets (the default where the phase allows them) or libcurl, which blocks the worker
+---@field user_agent? string sent before the module's own lua-modelgates/VERSION (...), which stays
 
 ---@class ModelGatesRetries
----@field max_attempts? integer tries in all, the first included (default 4)
----@field initial_interval? number seconds before the second try (default 0.5)
 ---@field exponent? number each next wait is this many times the last (default 1.5)
----@field max_interval? number the longest wait, the server's hint included (default 30)
----@field max_elapsed? number no try starts later than this many seconds after the first
+---@field initial_interval? number seconds before the second try (default 0.5)
 ---@field jitter? boolean scale each computed wait by a random factor in [0.5, 1] (default true)
+---@field max_attempts? integer tries in all, the first included (default 4)
+---@field max_elapsed? number no try starts later than this many seconds after the first
+---@field max_interval? number the longest wait, the server's hint included (default 30)
+
+---@class ModelGatesListParams
+---@field include_disabled? boolean include disabled keys (default false); sent as true/false
+---@field offset? integer|ModelGatesNull keys to skip; modelgates.null sends none
+---@field workspace_id? string the workspace (default: the default one)
+
+---@class ModelGatesCreateBody
+---@field creator_user_id? string|ModelGatesNull the user the key is made for
+---@field expires_at? string|integer|ModelGatesNull RFC 3339 in UTC (Z or +00:00) or whole Unix seconds, sent as 2027-12-31T23:59:59Z; modelgates.null: never
+---@field external? ModelGatesExternal an external user's key
+---@field include_byok_in_limit? boolean count BYOK usage against the limit
+---@field limit? number|ModelGatesNull spending limit in USD; modelgates.null: none
+---@field limit_reset? "daily"|"weekly"|"monthly"|ModelGatesNull when the limit resets; modelgates.null: never
+---@field name string the key's name
+---@field workspace_id? string the key's workspace (default: the default one)
+
+---@class ModelGatesExternal
+---@field api_key? string their own key
+---@field user string the external user
+
+---@class ModelGatesUpdateBody
+---@field disabled? boolean disable or enable the key
+---@field include_byok_in_limit? boolean count BYOK usage against the limit
+---@field limit? number|ModelGatesNull spending limit in USD; modelgates.null: none
+---@field limit_reset? "daily"|"weekly"|"monthly"|ModelGatesNull when the limit resets; modelgates.null: never
+---@field name? string a new name
+
+---@class ModelGatesKeys
+---Metadata of the key the call is made with. Errors: 401, 500.
+---@field get_current_key_metadata fun(options?: ModelGatesOptions): ModelGatesCurrentKeyBody, ModelGatesResponse
+---One page of keys, newest first. Management key. Errors: 400, 401, 429, 500.
+---@field list fun(params?: ModelGatesListParams, options?: ModelGatesOptions): ModelGatesKeyListBody, ModelGatesResponse
+---Creates a key; the body's `key` is the plaintext, returned this once. Errors: 400, 401, 403, 429, 500.
+---@field create fun(body: ModelGatesCreateBody, options?: ModelGatesOptions): ModelGatesCreatedKeyBody, ModelGatesResponse
+---One key by hash. Errors: 401, 404, 429, 500.
+---@field get fun(hash: string, options?: ModelGatesOptions): ModelGatesKeyBody, ModelGatesResponse
+---Changes a key; absent fields stay as they are, modelgates.null removes one. Errors: 400, 401, 404, 429, 500.
+---@field update fun(hash: string, body: ModelGatesUpdateBody, options?: ModelGatesOptions): ModelGatesKeyBody, ModelGatesResponse
+---Deletes a key. Errors: 401, 404, 429, 500.
+---@field delete fun(hash: string, options?: ModelGatesOptions): ModelGatesDeletedBody, ModelGatesResponse
+---Every key of every page: `for key in keys.each{ include_disabled = true } do ... end`.
+---@field each fun(params?: ModelGatesListParams, options?: ModelGatesOptions): fun(): ModelGatesKey|nil
+-- END make docs: classes (docs/generate.lua, from modelgates.api; do not edit by hand)
 
 ---@class ModelGatesResponse
 ---@field status integer the HTTP status
@@ -118,48 +162,6 @@
 
 ---@class ModelGatesDeletedBody
 ---@field deleted boolean
-
----@class ModelGatesListParams
----@field include_disabled? boolean include disabled keys (default false)
----@field offset? integer|ModelGatesNull keys to skip; modelgates.null: none
----@field workspace_id? string the workspace (default: the default one)
-
----@class ModelGatesExternal
----@field user string
----@field api_key? string
-
----@class ModelGatesCreateBody
----@field name string
----@field limit? number|ModelGatesNull USD >= 0; modelgates.null: no limit
----@field limit_reset? "daily"|"weekly"|"monthly"|ModelGatesNull modelgates.null: never
----@field include_byok_in_limit? boolean
----@field expires_at? string|integer|ModelGatesNull RFC 3339 UTC, or Unix seconds
----@field workspace_id? string
----@field creator_user_id? string|ModelGatesNull
----@field external? ModelGatesExternal
-
----@class ModelGatesUpdateBody
----@field name? string
----@field disabled? boolean
----@field limit? number|ModelGatesNull modelgates.null removes the limit
----@field limit_reset? "daily"|"weekly"|"monthly"|ModelGatesNull
----@field include_byok_in_limit? boolean
-
----@class ModelGatesKeys
----Metadata of the key the call is made with. Errors: 401, 500.
----@field get_current_key_metadata fun(options?: ModelGatesOptions): ModelGatesCurrentKeyBody, ModelGatesResponse
----One page (at most 100) of keys, newest first. Management key. Errors: 400, 401, 429, 500.
----@field list fun(params?: ModelGatesListParams, options?: ModelGatesOptions): ModelGatesKeyListBody, ModelGatesResponse
----Creates a key; the body's `key` is the plaintext, returned once. Errors: 400, 401, 403, 429, 500.
----@field create fun(body: ModelGatesCreateBody, options?: ModelGatesOptions): ModelGatesCreatedKeyBody, ModelGatesResponse
----One key by hash. Errors: 401, 404, 429, 500.
----@field get fun(hash: string, options?: ModelGatesOptions): ModelGatesKeyBody, ModelGatesResponse
----Changes a key; absent fields stay as they are. Errors: 400, 401, 404, 429, 500.
----@field update fun(hash: string, body: ModelGatesUpdateBody, options?: ModelGatesOptions): ModelGatesKeyBody, ModelGatesResponse
----Deletes a key. Errors: 401, 404, 429, 500.
----@field delete fun(hash: string, options?: ModelGatesOptions): ModelGatesDeletedBody, ModelGatesResponse
----Every key of every page: `for key in keys.each{ include_disabled = true } do ... end`.
----@field each fun(params?: ModelGatesListParams, options?: ModelGatesOptions): fun(): ModelGatesKey|nil
 
 ---@class ModelGatesClient
 ---@field keys ModelGatesKeys
