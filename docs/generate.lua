@@ -11,14 +11,7 @@
 
 local api = require("modelgates.api")
 
-local function sorted_names(map)
-  local names = {}
-  for name in pairs(map) do
-    names[#names + 1] = name
-  end
-  table.sort(names)
-  return names
-end
+local sorted_names = require("modelgates.validate").sorted_names
 
 --- The operations by path, then by method as a resource's life goes: as the API reference lists
 --- them, and with no list here to keep in step with modelgates.api.
