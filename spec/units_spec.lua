@@ -34,6 +34,32 @@ describe("retry.assess", function()
   end
 end)
 
+describe("retry.server_hint", function()
+  -- 1994-11-06T08:49:37Z, the RFC's own example date.
+  local NOW = 784111777
+  -- { case, headers, the wait in seconds (nil: no hint) }
+  local rows = {
+    { "no hint", {}, nil },
+    { "Retry-After in seconds", { ["retry-after"] = "3" }, 3 },
+    { "Retry-After with a fraction", { ["retry-after"] = "1.5" }, 1.5 },
+    { "Retry-After as an HTTP date", { ["retry-after"] = "Sun, 06 Nov 1994 08:49:47 GMT" }, 10 },
+    { "Retry-After as a date gone by", { ["retry-after"] = "Sun, 06 Nov 1994 08:49:27 GMT" }, 0 },
+    { "Retry-After in hex is no number", { ["retry-after"] = "0x3" }, nil },
+    { "Retry-After with an exponent is no number", { ["retry-after"] = "1e3" }, nil },
+    { "Retry-After as a date in another zone", { ["retry-after"] = "Sun, 06 Nov 1994 08:49:47 CET" }, nil },
+    { "retry-after-ms over Retry-After", { ["retry-after-ms"] = "250", ["retry-after"] = "9" }, 0.25 },
+    { "X-RateLimit-Reset in Unix milliseconds", { ["x-ratelimit-reset"] = tostring((NOW + 4) * 1000) }, 4 },
+    { "X-RateLimit-Reset in Unix seconds", { ["x-ratelimit-reset"] = tostring(NOW + 7) }, 7 },
+    { "X-RateLimit-Reset gone by", { ["x-ratelimit-reset"] = tostring(NOW - 7) }, 0 },
+    { "Retry-After over X-RateLimit-Reset", { ["retry-after"] = "2", ["x-ratelimit-reset"] = tostring(NOW + 7) }, 2 },
+  }
+  for _, row in ipairs(rows) do
+    it(row[1], function()
+      assert.are.equal(row[3], retry.server_hint(row[2], NOW))
+    end)
+  end
+end)
+
 describe("retry.next_wait", function()
   local settings = { max_attempts = 4, initial_interval = 0.5, max_interval = 30, exponent = 1.5, jitter = false }
   -- { name, attempt, started, deadline, hint, now, expected wait }

@@ -47,15 +47,13 @@ function process.spawn(argv, env, seconds)
   return setmetatable({ pipe = pipe, pid = tonumber(pipe:read("*l")) }, spawned_mt)
 end
 
---- Whether the process has not exited yet.
+--- Whether the process has not exited yet: POSIX ps, not Linux's /proc; a
+--- zombie (exited, not yet waited for) has exited.
 function spawned_methods:running()
-  local stat = io.open("/proc/" .. self.pid .. "/stat", "r")
-  if not stat then
-    return false
-  end
-  local state = stat:read("*a"):match("^%d+ %b() (%a)")
-  stat:close()
-  return state ~= "Z"
+  local ps = assert(io.popen("ps -o stat= -p " .. self.pid .. " 2>/dev/null", "r"))
+  local state = ps:read("*a"):match("^%s*(%a)")
+  ps:close()
+  return state ~= nil and state ~= "Z"
 end
 
 --- Sends SIGTERM (timeout(1) passes it on), waits for the exit and returns
