@@ -6,7 +6,7 @@
 --- specs of its one table argument), `success` (the status that means
 --- success), `errors` (the statuses the API documents for it; every 3XX-5XX
 --- raises its typed error whatever this says), `returns` (the shape the
---- success body must have: field name -> kind, see modelgates.client).
+--- success body must have: field name -> kind, see modelgates.judge).
 ---
 --- `once` marks an operation that must not reach the server twice (create:
 --- a second try could make a second key), `absent_means_done` one whose

@@ -1,7 +1,9 @@
 --- The generic engine: runs any operation declared in modelgates.api in three
---- steps kept apart (build the request, perform it, interpret the response).
---- The middle step is the host's (modelgates.host): the blocking libcurl
---- transport by default, a coroutine host inside modelgates.gather.
+--- steps kept apart: how a call is planned (modelgates.plan), how it is run
+--- and retried (here: the request goes to the host, modelgates.host, the
+--- blocking libcurl transport by default, a coroutine host inside
+--- modelgates.gather), and how an answer is judged (modelgates.judge). Here
+--- too: the functions of a client's `keys`, bound to the operations.
 
 local core = require("modelgates.core")
 local errors = require("modelgates.errors")
@@ -10,297 +12,19 @@ local validate = require("modelgates.validate")
 local retry = require("modelgates.retry")
 local host = require("modelgates.host")
 local proxy = require("modelgates.proxy")
+local planning = require("modelgates.plan")
+local judge = require("modelgates.judge")
 
 local null = core.null
 local unpack = table.unpack or unpack -- luacheck: ignore 143
 
 local client = {}
 
-local HOST_NAME = rawget(_G, "jit") and _G.jit.version or _VERSION
-local MODULE_USER_AGENT = ("lua-modelgates/%s (%s; libcurl/%s)"):format(core.version, HOST_NAME, core.curl_version)
-
 --- A hash is 64 hex characters; far longer is no hash, and refused before
 --- a URL is built of it.
 local path_param_spec = { type = "string", max_length = 1024 }
 
 local percent_encode = core.percent_encode
-
---- The call's options over the client's over the defaults.
-local function merge_options(client_options, call_options)
-  local merged = {}
-  for _, options in ipairs({ api.defaults, client_options, call_options }) do
-    for name, value in pairs(options) do
-      merged[name] = value
-    end
-  end
-  return merged
-end
-
-local function is_loopback(host_name)
-  return host_name == "localhost" or host_name == "::1" or host_name:find("^127%.%d+%.%d+%.%d+$") ~= nil
-end
-
---- A key is never sent in clear over a network by accident: not to a host
---- that is not loopback, not through a proxy that is not, and not to a host
---- hidden behind user info ("http://127.0.0.1@elsewhere/").
-local function check_server_url(url, options, proxy_url, context)
-  local scheme, host_name, userinfo = proxy.split_url(url)
-  if userinfo then
-    validate.fail(context, "server_url", "a URL without user info", url)
-  end
-  if scheme == "http" and not options.allow_insecure_http then
-    if not is_loopback(host_name) then
-      validate.fail(
-        context,
-        "server_url",
-        "https:// (http:// only to a loopback host, unless allow_insecure_http = true)",
-        url
-      )
-    end
-    if proxy_url and not is_loopback((select(2, proxy.split_url(proxy_url)))) then
-      validate.fail(
-        context,
-        "server_url",
-        "https:// when the proxy is not on loopback (through it, http:// "
-          .. "would show the key to the network), unless allow_insecure_http = true",
-        url
-      )
-    end
-  end
-end
-
---- An option given neither to the client nor to the call comes from the
---- environment; it is checked like the option itself. `env_seen` records
---- what was read, so that a plan made with it is remade when it changes.
-local function read_env(name, env_seen)
-  local value = os.getenv(name)
-  env_seen[name] = value or false
-  if value ~= "" then
-    return value
-  end
-end
-
-local function option_or_env(options, name, env_name, context, env_seen)
-  if options[name] ~= nil then
-    return options[name]
-  end
-  local value = read_env(env_name, env_seen)
-  if value == nil then
-    return nil
-  end
-  return validate.value(api.options[name], value, context, env_name)
-end
-
---- The plan's proxy, if any (modelgates.proxy), checked like the option.
-local function resolve_proxy(options, server_url, context, env_seen)
-  local chosen, source = proxy.choose(server_url, function(name, from_env)
-    if not from_env then
-      return options[name]
-    end
-    return read_env(name, env_seen)
-  end)
-  if chosen == nil then
-    return nil
-  end
-  return validate.value(api.options.proxy, proxy.with_scheme(chosen), context, source)
-end
-
-local function resolve_api_key(options, context, env_seen)
-  local key = option_or_env(options, "api_key", "MODELGATES_API_KEY", context, env_seen)
-  if key == nil then
-    error(
-      errors.new("ValidationError", {
-        field = "api_key",
-        message = context .. ": no API key: pass api_key to modelgates.new{} or set MODELGATES_API_KEY",
-      }),
-      0
-    )
-  end
-  return key
-end
-
---- "Name: value" lines from { name, value } pairs, in order; a later header
---- replaces an earlier one of the same name, whatever its case.
-local function header_lines(header_pairs)
-  local lines, index_of = {}, {}
-  for _, header in ipairs(header_pairs) do
-    local key = header[1]:lower()
-    local at = index_of[key] or #lines + 1
-    index_of[key] = at
-    lines[at] = header[1] .. ": " .. header[2]
-  end
-  return lines
-end
-
---- Appends the pairs of a table of extra headers, in a stable order.
-local function append_headers(header_pairs, extra)
-  for _, name in ipairs(extra and validate.sorted_names(extra) or {}) do
-    header_pairs[#header_pairs + 1] = { name, extra[name] }
-  end
-end
-
---- The header lines of a request, with a body or without.
-local function request_header_lines(options, api_key, client_headers, call_headers, with_body)
-  local header_pairs = {
-    { "Authorization", "Bearer " .. api_key },
-    { "Accept", "application/json" },
-    {
-      "User-Agent",
-      options.user_agent and (options.user_agent .. " " .. MODULE_USER_AGENT) or MODULE_USER_AGENT,
-    },
-  }
-  if with_body then
-    header_pairs[#header_pairs + 1] = { "Content-Type", "application/json" }
-  end
-  append_headers(header_pairs, client_headers)
-  append_headers(header_pairs, call_headers)
-  return header_lines(header_pairs)
-end
-
---- What every call with the same options shares, worked out once: the
---- options over the client's over the defaults, the retry settings, the
---- checked server URL and the header lines.
-local function make_plan(client_options, call, context)
-  local options, env_seen = merge_options(client_options, call or {}), {}
-  local api_key = resolve_api_key(options, context, env_seen)
-  local base = option_or_env(options, "server_url", "MODELGATES_BASE_URL", context, env_seen) or api.default_server_url
-  local proxy_url = resolve_proxy(options, base, context, env_seen)
-  check_server_url(base, options, proxy_url, context)
-  local call_headers = call and call.headers
-  local secrets = proxy_url and proxy.secrets(proxy_url) or {}
-  table.insert(secrets, 1, api_key)
-  return {
-    options = options,
-    api_key = api_key,
-    proxy_url = proxy_url,
-    secrets = secrets,
-    retry_settings = retry.settings(options),
-    base_url = base:gsub("/+$", ""),
-    header_lines = request_header_lines(options, api_key, client_options.headers, call_headers, false),
-    body_header_lines = request_header_lines(options, api_key, client_options.headers, call_headers, true),
-    env_seen = next(env_seen) and env_seen,
-  }
-end
-
---- Whether the environment variables a plan read, if any, still say the same.
-local function env_unchanged(plan)
-  if not plan.env_seen then
-    return true
-  end
-  for name, seen in pairs(plan.env_seen) do
-    if (os.getenv(name) or false) ~= seen then
-      return false
-    end
-  end
-  return true
-end
-
---- The plan of a call: the client's own, made once, for a call without
---- options of its own (unless the environment it read has changed).
-local function plan_for(self, call_options, context)
-  local call = call_options ~= nil and validate.fields(api.options, call_options, context, "options.") or nil
-  if call ~= nil and next(call) ~= nil then
-    return make_plan(self.options, call, context)
-  end
-  local plan = self.plan
-  if not (plan and env_unchanged(plan)) then
-    plan = make_plan(self.options, nil, context)
-    self.plan = plan
-  end
-  return plan
-end
-
-local function encode_query(specs, values)
-  local parts = {}
-  for _, name in ipairs(validate.spec_names(specs)) do
-    local value = values[name]
-    if value ~= nil and value ~= null then
-      local text = type(value) == "number" and ("%d"):format(value) or tostring(value)
-      parts[#parts + 1] = name .. "=" .. percent_encode(text)
-    end
-  end
-  return #parts > 0 and "?" .. table.concat(parts, "&") or ""
-end
-
---- Step one: everything is checked here, before anything is sent.
---- `path` is the operation's, parameters encoded.
-local function build_request(self, context, op, path, input, call_options)
-  local query = op.query and encode_query(op.query, validate.fields(op.query, input, context, "params.")) or ""
-  local body = op.body and core.json_encode(validate.fields(op.body, input, context, "body."))
-  local plan = plan_for(self, call_options, context)
-  local options = plan.options
-  return {
-    method = op.method,
-    url = plan.base_url .. path .. query,
-    headers = body and plan.body_header_lines or plan.header_lines,
-    body = body,
-    connect_timeout = options.connect_timeout,
-    stall_timeout = options.stall_timeout,
-    ca_file = options.ca_file,
-    ca_path = options.ca_path,
-    max_response_bytes = options.max_response_bytes,
-    once = op.once,
-    compressed = options.compression ~= false,
-    proxy = plan.proxy_url,
-  },
-    plan
-end
-
-local function is_key_record(value)
-  return type(value) == "table" and type(value.hash) == "string"
-end
-
---- What each kind named in an operation's `returns` accepts.
-local shapes = {
-  object = function(value)
-    return type(value) == "table"
-  end,
-  string = function(value)
-    return type(value) == "string"
-  end,
-  boolean = function(value)
-    return type(value) == "boolean"
-  end,
-  key_record = is_key_record,
-  -- A page is thousands of records: the check is inlined, not a call each.
-  key_records = function(value)
-    if type(value) ~= "table" or (next(value) ~= nil and value[1] == nil) then
-      return false
-    end
-    for i = 1, #value do
-      local record = value[i]
-      if type(record) ~= "table" or type(record.hash) ~= "string" then
-        return false
-      end
-    end
-    return true
-  end,
-}
-
-local shape_names = {
-  object = "an object",
-  string = "a string",
-  boolean = "a boolean",
-  key_record = "a key record with a hash",
-  key_records = "an array of key records",
-}
-
---- Step three, after the C core decoded the body: the fields the operation
---- promises are there (nil when they are). Anything else passes through
---- untouched.
-local function returns_error(context, op, body, res)
-  for field, kind in pairs(op.returns) do
-    if not shapes[kind](body[field]) then
-      return errors.new("ResponseValidationError", {
-        message = ("%s: response field %q: expected %s"):format(context, field, shape_names[kind]),
-        status_code = res.status,
-        headers = res.headers,
-        body = res.body,
-      })
-    end
-  end
-  return nil
-end
 
 --- The debug hook sees what is sent and received, never a secret: the
 --- Authorization header is redacted and bodies are not shown (a create's
@@ -367,7 +91,7 @@ end
 --- Runs one operation on the current host (modelgates.host): tries it until
 --- it succeeds, or until the retry policy, the attempts or the time say stop.
 local function run(self, context, op, path, input, call_options)
-  local request, plan = build_request(self, context, op, path, input, call_options)
+  local request, plan = planning.request(self, context, op, path, input, call_options)
   local options, settings = plan.options, plan.retry_settings
   local on = host.current(options.transport)
   local started = on:now()
@@ -391,22 +115,11 @@ local function run(self, context, op, path, input, call_options)
     if options.debug then
       trace_outcome(options, res, err, attempt)
     end
-    local body
     if res then
-      body, err = core.decode_response(res, op.success)
-      err = err or returns_error(context, op, body, res)
-      if not err then
+      local body
+      body, err = judge.answer(context, op, res, plan.secrets)
+      if body then
         return body, response_of(res, attempt)
-      end
-      if res.body_truncated then
-        err.body_truncated = true
-        err.message = tostring(err.message) .. " (its body was cut at max_response_bytes)"
-      end
-      -- What the server or a proxy sent back may echo a secret, or carry a
-      -- create's key.
-      errors.redact(err, plan.secrets)
-      if type(body) == "table" and type(body.key) == "string" then
-        errors.redact(err, { body.key })
       end
       if op.absent_means_done and outcome_unknown and res.status == 404 then
         local done = {}
