@@ -21,9 +21,10 @@ SUBMAKE = $(MAKE) --no-print-directory
 test-all: $(SUITES) check-rocks check-hosts check-luarocks-test lint
 
 # LuaRocks cannot fetch busted offline, so its busted wrapper is stood in for
-# by Debian's busted with the same paths: those of the Lua 5.1 rock tree.
+# by Debian's busted with the same paths: those of the Lua 5.1 rock tree,
+# whose bin/ is on PATH as an installed rock's is.
 check-luarocks-test: check-rock-5.1
-	env -u MODELGATES_TEST_LUA -u MODELGATES_TEST_FORK_CHECK \
+	env -u MODELGATES_TEST_LUA -u MODELGATES_TEST_FORK_CHECK PATH="$(CURDIR)/build/rock-5.1/bin:$$PATH" \
 		LUA_PATH='$(CURDIR)/build/rock-5.1/share/lua/5.1/?.lua;$(CURDIR)/build/rock-5.1/share/lua/5.1/?/init.lua;;' \
 		LUA_CPATH='$(CURDIR)/build/rock-5.1/lib/lua/5.1/?.so;;' \
 		lua5.1 /usr/bin/busted
