@@ -52,7 +52,7 @@ describe("rockspec/modelgates-dev-1.rockspec and rockspec/modelgates-testing-dev
         end
       end
     end
-    assert.are.same(list_files("lua/modelgates/*.lua"), sorted(installed))
+    assert.are.same(list_files("lua/modelgates/*.lua lua/modelgates/*/*.lua"), sorted(installed))
   end)
 
   it("keep the test server out of the runtime rock, and its dependencies in the testing rock", function()
@@ -73,7 +73,7 @@ describe("rockspec/modelgates-dev-1.rockspec and rockspec/modelgates-testing-dev
     for _, dependency in ipairs(testing.dependencies) do
       declared[dependency:match("^(%S+)")] = true
     end
-    for _, file in ipairs({ "lua/modelgates/server.lua", "lua/modelgates/testing.lua" }) do
+    for _, file in ipairs(list_files("lua/modelgates/server/*.lua lua/modelgates/testing.lua")) do
       for name in read_file(ROOT .. file):gmatch('require%(?%s*"([%w_]+)') do
         assert.is_true(declared[rock_of[name] or "?"] or false, file .. " requires " .. name .. ", undeclared")
       end
