@@ -115,6 +115,14 @@ support.each_transport("compressed responses", function(it, transport)
     end
   )
 
+  it("an encoded error body, never asked for, keeps its status's typed error", function()
+    handle.server:fault({ status = 503, inflate_to = 1024, count = 10 })
+    local err = support.raises(errors.APIError, function()
+      handle.server:client({ compression = false, retries = false }).keys.list()
+    end)
+    assert.are.equal(503, err.status_code)
+  end)
+
   it("an encoded body after compression = false is refused with what was wrong", function()
     handle.server:fault({ inflate_to = 64 * 1024 })
     local err = support.raises(errors.ResponseValidationError, function()

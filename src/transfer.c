@@ -659,8 +659,9 @@ int mg_transfer_push_result(lua_State *L, mg_transfer *t, CURLcode code)
         push_transport_error(L, t, code);
         return 2;
     }
-    if (!t->compressed && is_encoded(t)) {
-        /* libcurl left it as it came: what the caller gets could not be JSON. */
+    if (!t->compressed && is_encoded(t) && !is_error_status(t)) {
+        /* libcurl left it as it came: what the caller gets could not be
+         * JSON. An error status keeps its typed error, its body raw. */
         lua_pushnil(L);
         lua_createtable(L, 0, 5);
         lua_pushliteral(L, "the response body is encoded (Content-Encoding), though no encoding was asked for");

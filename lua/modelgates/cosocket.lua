@@ -338,9 +338,10 @@ function exchange:send_and_receive(text)
     end
   until res.status >= 200
   local body, keep = self:read_body(res)
-  -- Never asked for here (no inflate in nginx's Lua API): a body that is
-  -- encoded all the same could not be JSON.
-  if (res.headers["content-encoding"] or "identity"):lower() ~= "identity" then
+  -- Never asked for here (no inflate in nginx's Lua API): a success body
+  -- that is encoded all the same could not be JSON. An error status keeps
+  -- its typed error, its body raw.
+  if res.status < 300 and (res.headers["content-encoding"] or "identity"):lower() ~= "identity" then
     error(
       failure(
         "ResponseValidationError",
