@@ -159,12 +159,7 @@ function proxy_methods:clear()
 end
 
 function proxy_methods:stop()
-  if not self.process then
-    return
-  end
-  os.execute("kill " .. self.pid .. " 2>/dev/null")
-  self.process:close()
-  self.process = nil
+  self.process:stop()
   os.remove(self.log_path)
 end
 
@@ -186,14 +181,9 @@ function support.proxy(options)
       local encoded = shell_output("printf %s '" .. options.credentials .. "' | base64 -w0")
       environment = "MODELGATES_PROXY_AUTHORIZATION='Basic " .. encoded .. "' "
     end
-    self.process = assert(
-      io.popen(
-        ("echo $$; %sexec lua5.1 %s/proxy_server.lua %s $PPID"):format(environment, spec_dir, self.log_path),
-        "r"
-      )
-    )
-    self.pid = tonumber(self.process:read("*l"))
-    self.url = self.process:read("*l")
+    self.process =
+      testing.spawn(("%sexec lua5.1 %s/proxy_server.lua %s $PPID"):format(environment, spec_dir, self.log_path))
+    self.url = self.process:read_line()
     assert(self.url and self.url:find("^http://127%.0%.0%.1:%d+$"), "the test proxy did not start")
     self.port = self.url:match(":(%d+)$")
     handle.proxy = self

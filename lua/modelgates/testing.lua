@@ -61,6 +61,32 @@ local function shell_quote(text)
   return "'" .. tostring(text):gsub("'", "'\\''") .. "'"
 end
 
+local process_methods = {}
+local process_mt = { __index = process_methods }
+
+--- A process that `command_line` starts (a shell command line that execs
+--- the program, so that the shell's pid is the program's), its stdout read
+--- line by line.
+function testing.spawn(command_line)
+  local pipe = assert(io.popen("echo $$; " .. command_line, "r"))
+  return setmetatable({ pipe = pipe, pid = tonumber(pipe:read("*l")) }, process_mt)
+end
+
+--- The next line the process printed, or nil once it is gone.
+function process_methods:read_line()
+  return self.pipe and self.pipe:read("*l")
+end
+
+--- Sends SIGTERM and waits for the process to exit. Safe to call twice.
+function process_methods:stop()
+  if not self.pipe then
+    return
+  end
+  os.execute("kill " .. self.pid .. " 2>/dev/null")
+  self.pipe:close()
+  self.pipe = nil
+end
+
 --- Starts a server on a free loopback port and waits until it listens.
 function testing.start_server(options)
   options = options or {}
@@ -92,16 +118,15 @@ function testing.start_server(options)
   if options.tls_name then
     argv[#argv + 1] = "--tls-name " .. shell_quote(options.tls_name)
   end
-  -- The shell's pid is the server's after exec: that is the pid to stop.
-  self.process = assert(io.popen("echo $$; " .. table.concat(argv, " "), "r"))
-  self.pid = tonumber(self.process:read("*l"))
-  self.url = self.process:read("*l")
+  self.process = testing.spawn(table.concat(argv, " "))
+  self.pid = self.process.pid
+  self.url = self.process:read_line()
   if not self.url or not self.url:find("^https?://") then
-    self.process:close()
+    self.process:stop()
     error("modelgates.testing: the server did not start (" .. command .. ")", 2)
   end
   if options.tls then
-    self.ca_file = (self.process:read("*l") or ""):match("^ca_file=(.+)$")
+    self.ca_file = (self.process:read_line() or ""):match("^ca_file=(.+)$")
   end
   self.root_url = self.url:match("^(https?://[^/]+)")
   self.transport = core.transport()
@@ -110,12 +135,7 @@ end
 
 --- Stops the server and waits for it to exit. Safe to call twice.
 function server_methods:stop()
-  if not self.process then
-    return
-  end
-  os.execute("kill " .. self.pid .. " 2>/dev/null")
-  self.process:close()
-  self.process = nil
+  self.process:stop()
   self.transport:close()
 end
 

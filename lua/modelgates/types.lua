@@ -267,6 +267,16 @@
 ---@class ModelGatesTesting
 ---Starts a server on a free loopback port and waits until it listens.
 ---@field start_server fun(options?: ModelGatesTestServerOptions): ModelGatesTestServer
+---Starts a helper process: `command_line` execs the program, so that the shell's pid is its pid.
+---@field spawn fun(command_line: string): ModelGatesTestProcess
+
+---A process of modelgates.testing.spawn.
+---@class ModelGatesTestProcess
+---@field pid integer
+---The next line the process printed, or nil once it is gone.
+---@field read_line fun(self: ModelGatesTestProcess): string|nil
+---Sends SIGTERM and waits for the process to exit; safe to call twice.
+---@field stop fun(self: ModelGatesTestProcess)
 
 ---@class ModelGatesTestServerOptions
 ---@field tls? boolean serve https with a certificate of its own CA
