@@ -468,9 +468,12 @@ describe("modelgates-keys", function()
       assert.are.equal("none", tab_fields(lines(result.stdout)[1])[4])
     end)
 
-    it("takes --include-byok-in-limit alone for true, as create does", function()
+    it("takes --include-byok-in-limit alone for true, as create does, before the hash too", function()
       local record = create_key()
       assert_success(run({ "update", record.hash, "--include-byok-in-limit" }))
+      assert.are.same({ include_byok_in_limit = true }, support.raw_json(support.only_request(server).body))
+      server:clear_requests()
+      assert_success(run({ "update", "--include-byok-in-limit", record.hash }))
       assert.are.same({ include_byok_in_limit = true }, support.raw_json(support.only_request(server).body))
     end)
 

@@ -142,16 +142,21 @@ if not (rawget(_G, "ngx") or rawget(_G, "vim")) then
   --- Lists the keys in a new process with `environment`; returns what it printed: "ok", or the
   --- error's line.
   local function list_with(environment, server, options)
+    options = options or {}
+    local function literal(value)
+      return type(value) == "string" and ("%q"):format(value) or tostring(value)
+    end
     local script = ([[
       local client = require("modelgates").new{ server_url = %q, api_key = %q, ca_file = %s,
-        retries = false, proxy = %s }
+        retries = false, proxy = %s, no_proxy = %s }
       local ok, err = pcall(client.keys.list)
       io.write(ok and "ok" or tostring(err))
     ]]):format(
       server.url,
       server.management_key,
-      server.ca_file and ("%q"):format(server.ca_file) or "nil",
-      options and options.proxy == false and "false" or "nil"
+      literal(server.ca_file),
+      literal(options.proxy),
+      literal(options.no_proxy)
     )
     local assignments = {}
     for name, value in pairs(environment) do
@@ -266,6 +271,12 @@ if not (rawget(_G, "ngx") or rawget(_G, "vim")) then
         assert.are.equal(1, #tls.server:requests())
       end)
     end
+
+    it("the no_proxy option wins over NO_PROXY, which libcurl does not read either", function()
+      local options = { proxy = open.proxy.url, no_proxy = "" }
+      assert.are.equal("ok", list_with({ NO_PROXY = "127.0.0.1", no_proxy = "127.0.0.1" }, tls.server, options))
+      assert.is_true(tunnelled())
+    end)
 
     it("proxy = false ignores the environment", function()
       assert.are.equal("ok", list_with({ https_proxy = open.proxy.url }, tls.server, { proxy = false }))

@@ -220,6 +220,14 @@ describe("proxy.choose", function()
       nil,
     },
     { "NO_PROXY", "https://api.test/v1", {}, { https_proxy = P, NO_PROXY = "*" }, nil },
+    {
+      "no_proxy: * among other entries is no wildcard, as in curl",
+      "https://api.test/v1",
+      {},
+      { https_proxy = P, no_proxy = "localhost,*" },
+      P,
+      "https_proxy",
+    },
     { "no_proxy applies to the option too", "https://api.test/v1", { proxy = Q }, { no_proxy = "api.test" }, nil },
     {
       "the no_proxy option over the environment",
@@ -278,6 +286,14 @@ describe("proxy.choose", function()
       assert.is_true(found, form)
     end
     assert.are.same({}, proxy.secrets("http://proxy.test:3128"))
+    -- A user without a password: libcurl sends "token:".
+    local found = false
+    for _, secret in ipairs(proxy.secrets("http://token@proxy.test:3128")) do
+      found = found or secret == "dG9rZW46"
+    end
+    assert.is_true(found, "base64 of token:")
+    -- A raw "@" in the password: the user info ends at the last one, as libcurl reads it.
+    assert.are.equal("http://[REDACTED]@proxy.test:3128", proxy.shown("http://u:p@ss@proxy.test:3128"))
     assert.are.equal("http://[REDACTED]@proxy.test:3128", proxy.shown(url))
     assert.are.equal("http://proxy.test:3128", proxy.shown("http://proxy.test:3128"))
   end)

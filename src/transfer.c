@@ -106,7 +106,7 @@ static int is_encoded(const mg_transfer *t)
 {
     size_t len = 0;
     const char *value = head_field(&t->head, "content-encoding", &len);
-    return value != NULL && !(len == 8 && strncasecmp(value, "identity", 8) == 0);
+    return value != NULL && len > 0 && !(len == 8 && strncasecmp(value, "identity", 8) == 0);
 }
 
 /* A body of announced length is received into a buffer of that size, at
@@ -556,6 +556,8 @@ void mg_transfer_configure(lua_State *L, mg_transfer *t, int request)
      * the environment behind the caller's back (modelgates.proxy reads it). */
     proxy = opt_string_field(L, request, "proxy");
     curl_easy_setopt(curl, CURLOPT_PROXY, proxy != NULL ? proxy : "");
+    /* Nor its no_proxy: the proxy given is the one that applies. */
+    curl_easy_setopt(curl, CURLOPT_NOPROXY, "");
     buffer_restart(&t->body, max_body);
     buffer_restart(&t->head, MG_MAX_HEADER_BYTES);
     t->error_text[0] = '\0';
@@ -673,6 +675,7 @@ int mg_transfer_push_result(lua_State *L, mg_transfer *t, CURLcode code)
         lua_pushboolean(L, 0);
         lua_setfield(L, -2, "transient");
         mg_push_error(L, "ResponseValidationError");
+        buffer_restart(&t->body, t->body.limit);
         return 2;
     }
     curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);

@@ -203,23 +203,15 @@ end
 
 local LIMIT_RESETS = { "daily", "weekly", "monthly" }
 
---- One form for create and update: the flag alone means true.
+--- One form for create and update: the flag alone means true (see
+--- with_values_joined, which writes it as --include-byok-in-limit=true).
 local function byok_option(command)
   command
     :option("--include-byok-in-limit")
     :argname("BOOL")
-    :args("?")
     :choices({ "true", "false" })
+    :convert({ ["true"] = true, ["false"] = false })
     :description("Count BYOK usage against the limit (the flag alone: true)")
-end
-
---- The API's fields of `args`: argparse keeps an optional value in a list.
-local function byok_value(args)
-  local given = args.include_byok_in_limit
-  if given == nil then
-    return nil
-  end
-  return given[1] ~= "false"
 end
 
 local commands = {
@@ -291,9 +283,9 @@ local commands = {
       command:option("--workspace"):argname("ID"):target("workspace_id"):description("The key's workspace")
     end,
     run = function(keys, args)
-      local fields = pick(args, { "name", "limit", "limit_reset", "expires_at", "workspace_id" })
-      fields.include_byok_in_limit = byok_value(args)
-      local body, res = keys.create(fields)
+      local body, res = keys.create(
+        pick(args, { "name", "limit", "limit_reset", "include_byok_in_limit", "expires_at", "workspace_id" })
+      )
       if args.json then
         return print_body(res)
       end
@@ -325,8 +317,7 @@ local commands = {
       byok_option(command)
     end,
     run = function(keys, args)
-      local changes = pick(args, { "name", "disabled", "limit", "limit_reset" })
-      changes.include_byok_in_limit = byok_value(args)
+      local changes = pick(args, { "name", "disabled", "limit", "limit_reset", "include_byok_in_limit" })
       if next(changes) == nil then
         fail(exit_status.usage, "update: nothing to change; see 'modelgates-keys update --help'")
       end
@@ -481,19 +472,27 @@ local function error_line(err, api_key)
   return ("%s: %s\n"):format(PROGRAM, without_key(one_line(text), api_key))
 end
 
---- Options whose value may be a negative number, which argparse would take
---- for an option: "--limit -1" is passed on as "--limit=-1", so that the
---- module refuses the value itself, with what it expected.
+--- The values argparse would misread, joined to their option: a negative
+--- number, which it takes for an option ("--limit -1" becomes "--limit=-1",
+--- so that the module refuses the value itself, with what it expected), and
+--- the optional true/false of --include-byok-in-limit, which alone means
+--- true (so that it never takes the next argument, a hash, for its value).
 local NUMBER_OPTIONS = { ["--limit"] = true }
+local BOOLEAN_OPTIONS = { ["--include-byok-in-limit"] = true }
 
-local function with_negative_numbers_joined(argv)
+local function with_values_joined(argv)
   local joined, i = {}, 1
   while argv[i] ~= nil do
-    if NUMBER_OPTIONS[argv[i]] and tostring(argv[i + 1]):find("^%-[%d.]") then
-      joined[#joined + 1] = argv[i] .. "=" .. argv[i + 1]
+    local word, following = argv[i], argv[i + 1]
+    if NUMBER_OPTIONS[word] and tostring(following):find("^%-[%d.]") then
+      joined[#joined + 1] = word .. "=" .. following
       i = i + 2
+    elseif BOOLEAN_OPTIONS[word] then
+      local value = (following == "true" or following == "false") and following or nil
+      joined[#joined + 1] = word .. "=" .. (value or "true")
+      i = i + (value and 2 or 1)
     else
-      joined[#joined + 1] = argv[i]
+      joined[#joined + 1] = word
       i = i + 1
     end
   end
@@ -506,7 +505,7 @@ end
 function cli.main(argv)
   local api_key
   local ok, err = pcall(function()
-    local args = build_parser():parse(with_negative_numbers_joined(argv))
+    local args = build_parser():parse(with_values_joined(argv))
     api_key = read_api_key(args.api_key_file)
     current_api_key = api_key
     local client = modelgates.new({

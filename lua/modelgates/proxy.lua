@@ -42,14 +42,11 @@ local function is_ip_address(host)
   return ipv4_number(host) ~= nil or host:find(":", 1, true) ~= nil
 end
 
---- Whether an entry of a no_proxy list names `host`: "*" names every host;
---- a name names itself and the names under it ("example.com" and
---- ".example.com" both name api.example.com); an address names itself, and
---- an IPv4 network in CIDR form ("10.0.0.0/8") the addresses in it.
+--- Whether an entry of a no_proxy list names `host`: a name names itself
+--- and the names under it ("example.com" and ".example.com" both name
+--- api.example.com); an address names itself, and an IPv4 network in CIDR
+--- form ("10.0.0.0/8") the addresses in it.
 local function entry_names(entry, host)
-  if entry == "*" then
-    return true
-  end
   local network, bits = entry:match("^([%d.]+)/(%d+)$")
   if network then
     local address, base = ipv4_number(host), ipv4_number(network)
@@ -68,8 +65,12 @@ local function entry_names(entry, host)
   return not is_ip_address(host) and host:sub(-#entry - 1) == "." .. entry
 end
 
---- Whether `host` is in the comma- or space-separated `list`.
+--- Whether `host` is in the comma- or space-separated `list`; "*" alone
+--- (not as an entry among others, as curl reads it) names every host.
 function proxy.bypasses(list, host)
+  if list:match("^%s*(.-)%s*$") == "*" then
+    return true
+  end
   host = host:gsub("%.$", "")
   for entry in list:gmatch("[^,%s]+") do
     if entry_names(entry, host) then
@@ -161,7 +162,8 @@ function proxy.secrets(url)
     return {}
   end
   local user, password = userinfo:match("^([^:]*):(.*)$")
-  local found = { userinfo, base64(percent_decoded(userinfo)) }
+  -- libcurl sends "user:" when the URL gives no password.
+  local found = { userinfo, base64(percent_decoded(user and userinfo or userinfo .. ":")) }
   if password and password ~= "" then
     found[#found + 1] = password
     found[#found + 1] = percent_decoded(password)
@@ -174,7 +176,8 @@ end
 
 --- The proxy URL as it may be shown: without its user info.
 function proxy.shown(url)
-  return (url:gsub("^(%a[%w+.-]*://)[^@/]*@", "%1[REDACTED]@"))
+  -- Up to the last "@" before the path, as split_url reads it.
+  return (url:gsub("^(%a[%w+.-]*://)[^/]*@", "%1[REDACTED]@"))
 end
 
 return proxy
