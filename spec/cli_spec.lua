@@ -10,7 +10,7 @@ local read_file = support.read_file
 -- The interpreter the suite runs on, the module from LUA_PATH/LUA_CPATH as
 -- the Makefile exports them.
 local ROOT = debug.getinfo(1, "S").source:match("^@(.-)spec/cli_spec%.lua$") or ""
-local COMMAND = shell_quote(support.lua_command) .. " " .. shell_quote(ROOT .. "bin/modelgates-keys")
+local COMMAND = support.lua_command .. " " .. shell_quote(ROOT .. "bin/modelgates-keys")
 
 local CLOSED_PORT_URL = "http://127.0.0.1:1/api/v1"
 local MISSING_HASH = ("ab"):rep(32)

@@ -55,10 +55,7 @@ describe("the parts of types.lua and the README that make docs writes from model
   it("are current", function()
     local pipe = assert(
       io.popen(
-        ('cd %s && %s docs/generate.lua --check 2>&1; echo "exit=$?"'):format(
-          shell_quote(ROOT),
-          shell_quote(support.lua_command)
-        )
+        ('cd %s && %s docs/generate.lua --check 2>&1; echo "exit=$?"'):format(shell_quote(ROOT), support.lua_command)
       )
     )
     local output, status = pipe:read("*a"):match("^(.-)exit=(%d+)\n$")
@@ -78,10 +75,7 @@ describe("the documents' fenced blocks", function()
     -- modelgates-keys on PATH, on the suite's interpreter, as the rock installs it.
     write_file(
       dir .. "/bin/modelgates-keys",
-      ('#!/bin/sh\nexec %s %s "$@"\n'):format(
-        shell_quote(support.lua_command),
-        shell_quote(ROOT .. "bin/modelgates-keys")
-      )
+      ('#!/bin/sh\nexec %s %s "$@"\n'):format(support.lua_command, shell_quote(ROOT .. "bin/modelgates-keys"))
     )
     os.execute("chmod +x " .. shell_quote(dir .. "/bin/modelgates-keys"))
   end)
@@ -110,7 +104,7 @@ describe("the documents' fenced blocks", function()
         ("cd %s && %s %s %s"):format(
           shell_quote(ROOT),
           environment(),
-          shell_quote(support.lua_command),
+          support.lua_command,
           shell_quote(dir .. "/block.lua")
         )
       )

@@ -10,11 +10,20 @@ local unpack = table.unpack or unpack -- luacheck: ignore 143
 
 local support = {}
 
---- The command of the interpreter the suite runs on, for the specs that
---- start Lua processes: the Makefile's, else this Lua's own (as under a
---- plain busted or luarocks test).
-support.lua_command = os.getenv("MODELGATES_TEST_LUA")
+--- `text` as one word of a POSIX shell command.
+function support.shell_quote(text)
+  return "'" .. tostring(text):gsub("'", "'\\''") .. "'"
+end
+
+--- The interpreter the suite runs on, as a shell command (quoted), for the
+--- specs that start Lua processes: the Makefile's, else this Lua's own (as
+--- under a plain busted or luarocks test). Under `make check-asan`,
+--- MODELGATES_TEST_CHILD_ENV holds settings for those processes, put first.
+local interpreter = os.getenv("MODELGATES_TEST_LUA")
   or (rawget(_G, "jit") and "luajit" or "lua" .. _VERSION:match("%d+%.%d+"))
+local child_env = os.getenv("MODELGATES_TEST_CHILD_ENV")
+support.lua_command = (child_env and child_env ~= "" and ("env " .. child_env .. " ") or "")
+  .. support.shell_quote(interpreter)
 
 --- Declares setup/teardown for a server of `options`; the returned table's
 --- `server` field is set once the block runs.
@@ -127,11 +136,6 @@ function support.write_file(path, text)
   local file = assert(io.open(path, "wb"))
   file:write(text)
   file:close()
-end
-
---- `text` as one word of a POSIX shell command.
-function support.shell_quote(text)
-  return "'" .. tostring(text):gsub("'", "'\\''") .. "'"
 end
 
 local function shell_output(command)
