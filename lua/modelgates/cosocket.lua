@@ -81,6 +81,16 @@ function exchange:socket_failure(what, reason, limit_name)
       sent
     )
   end
+  -- lua-nginx-module before openresty/lua-nginx-module#2506 (Debian 12's
+  -- 0.10.23 among them) loses a failed verification when the handshake
+  -- completes at once: sslhandshake returns true, and the first send on the
+  -- fresh connection fails with "closed". Nothing was sent either way.
+  if what == "send" and reason == "closed" and self.handshaken then
+    what, reason =
+      "handshake",
+      "the connection closed right after it, as lua-nginx-module reports a certificate "
+        .. "that did not verify when the handshake completes at once (openresty/lua-nginx-module#2506)"
+  end
   if what == "handshake" then
     return failure(
       "ConnectionError",
@@ -312,6 +322,7 @@ function exchange:connect(target, fresh)
     if not ok then
       error(self:socket_failure("handshake", reason, binding), 0)
     end
+    self.handshaken = true
   end
   return reused
 end

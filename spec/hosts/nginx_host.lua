@@ -321,10 +321,18 @@ describe("inside nginx on cosockets (spec/hosts/nginx_cosocket.conf, one worker)
     nginx.error_log_expected = true
     assert.are.equal("keys 0\n", nginx.get("/https?url=" .. by_name(trusted.server.url)).body)
     assert.are.equal(1, #trusted.server:requests())
+    -- Debian's lua-nginx-module (0.10.23) says why only when the handshake did not complete at once
+    -- (openresty/lua-nginx-module#2506); otherwise the module says what that means.
+    local lost = "^ConnectionError: TLS handshake failed: the connection closed right after it, as "
+      .. "lua%-nginx%-module reports a certificate that did not verify"
     local wrong_name = nginx.get("/https?url=" .. by_name(misnamed.url)).body
-    assert.matches("^ConnectionError: TLS handshake failed: certificate host mismatch", wrong_name)
+    if not wrong_name:find(lost) then
+      assert.matches("^ConnectionError: TLS handshake failed: certificate host mismatch", wrong_name)
+    end
     local unknown_ca = nginx.get("/https?url=" .. by_name(untrusted.server.url)).body
-    assert.matches("^ConnectionError: TLS handshake failed: %d+: unable to verify the first certificate", unknown_ca)
+    if not unknown_ca:find(lost) then
+      assert.matches("^ConnectionError: TLS handshake failed: %d+: unable to verify the first certificate", unknown_ca)
+    end
     assert.are.same({}, untrusted.server:requests())
   end)
 
