@@ -12,6 +12,7 @@
 local api = require("modelgates.api")
 
 local sorted_names = require("modelgates.validate").sorted_names
+local argument_names = require("modelgates.client").argument_names
 
 --- The operations by path, then by method as a resource's life goes: as the API reference lists
 --- them, and with no list here to keep in step with modelgates.api.
@@ -81,18 +82,17 @@ local function luacats_class(lines, name, specs)
   end
 end
 
+--- Each argument's LuaCATS declaration; path parameters are strings.
 local function signature(op)
+  local declarations = {
+    params = "params?: " .. tostring(op.query_class),
+    body = "body: " .. tostring(op.body_class),
+    options = "options?: ModelGatesOptions",
+  }
   local parameters = {}
-  for _, name in ipairs(op.path_params or {}) do
-    parameters[#parameters + 1] = name .. ": string"
+  for i, name in ipairs(argument_names(op)) do
+    parameters[i] = declarations[name] or (name .. ": string")
   end
-  if op.query then
-    parameters[#parameters + 1] = "params?: " .. op.query_class
-  end
-  if op.body then
-    parameters[#parameters + 1] = "body: " .. op.body_class
-  end
-  parameters[#parameters + 1] = "options?: ModelGatesOptions"
   return table.concat(parameters, ", ")
 end
 

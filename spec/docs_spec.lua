@@ -43,24 +43,13 @@ local function blocks_of(document)
   return blocks
 end
 
---- Runs `command` in a shell; returns its stdout and stderr together, and its exit status.
-local function run_command(command)
-  local pipe = assert(io.popen("(" .. command .. ') 2>&1; echo "exit=$?"'))
-  local output, status = pipe:read("*a"):match("^(.-)exit=(%d+)\n$")
-  pipe:close()
-  return output, tonumber(status)
-end
+local run_command = support.run_command
 
 describe("the parts of types.lua and the README that make docs writes from modelgates.api", function()
   it("are current", function()
-    local pipe = assert(
-      io.popen(
-        ('cd %s && %s docs/generate.lua --check 2>&1; echo "exit=$?"'):format(shell_quote(ROOT), support.lua_command)
-      )
-    )
-    local output, status = pipe:read("*a"):match("^(.-)exit=(%d+)\n$")
-    pipe:close()
-    assert.are.equal("0", status, output)
+    local output, status =
+      run_command(("cd %s && %s docs/generate.lua --check"):format(shell_quote(ROOT), support.lua_command))
+    assert.are.equal(0, status, output)
   end)
 end)
 

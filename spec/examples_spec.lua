@@ -44,21 +44,18 @@ describe("modelgates.main", function()
   --- exit status.
   local function run_script(script)
     local stderr_path = os.tmpname()
-    local command = ('MODELGATES_API_KEY=%s MODELGATES_BASE_URL=%s %s -e %q 2>%s; echo "exit=$?"'):format(
-      handle.server.management_key,
-      handle.server.url,
-      LUA,
-      script,
-      stderr_path
+    local stdout, status = support.run_command(
+      ("MODELGATES_API_KEY=%s MODELGATES_BASE_URL=%s %s -e %q 2>%s"):format(
+        handle.server.management_key,
+        handle.server.url,
+        LUA,
+        script,
+        stderr_path
+      )
     )
-    local pipe = assert(io.popen(command))
-    local stdout, status = pipe:read("*a"):match("^(.-)exit=(%d+)\n$")
-    pipe:close()
-    local file = assert(io.open(stderr_path))
-    local stderr = file:read("*a")
-    file:close()
+    local stderr = support.read_file(stderr_path)
     os.remove(stderr_path)
-    return stdout, stderr, tonumber(status)
+    return stdout, stderr, status
   end
 
   it("prints an uncaught error object's one line and a traceback, and exits with 1, on every Lua", function()
@@ -85,24 +82,16 @@ describe("examples/quickstart.lua", function()
   local handle = support.server()
 
   it("runs with the command in its header, from a checkout", function()
-    local header = assert(io.open("examples/quickstart.lua")):read("*a"):match("\n%-%-   (LUA_PATH=[^\n]+)\n")
+    local header = support.read_file("examples/quickstart.lua"):match("\n%-%-   (LUA_PATH=[^\n]+)\n")
     -- Placeholders: the key, this suite's interpreter and build; the server comes from the environment.
     local build = rawget(_G, "jit") and "luajit" or _VERSION:match("%d+%.%d+")
     local command = header
       :gsub("MODELGATES_API_KEY=%.%.%.", "MODELGATES_API_KEY=" .. handle.server.management_key)
       :gsub("build/5%.4/", "build/" .. build .. "/")
       :gsub(" lua5%.4 ", " " .. LUA .. " ")
-    local pipe = assert(
-      io.popen(
-        ('env -u LUA_PATH -u LUA_CPATH MODELGATES_BASE_URL=%s %s 2>&1; echo "exit=$?"'):format(
-          handle.server.url,
-          command
-        )
-      )
-    )
-    local output, status = pipe:read("*a"):match("^(.-)exit=(%d+)\n$")
-    pipe:close()
-    assert.are.equal("0", status, output)
+    local output, status =
+      support.run_command(("env -u LUA_PATH -u LUA_CPATH MODELGATES_BASE_URL=%s %s"):format(handle.server.url, command))
+    assert.are.equal(0, status, output)
     assert.matches("deleted", output)
   end)
 end)

@@ -162,32 +162,12 @@ if not (rawget(_G, "ngx") or rawget(_G, "vim")) then
     for name, value in pairs(environment) do
       assignments[#assignments + 1] = name .. "=" .. shell_quote(value)
     end
-    -- stderr apart: under make check-asan, LeakSanitizer may write there as the process ends.
-    local stderr_path = os.tmpname()
-    local pipe = assert(
-      io.popen(
-        (
-          "cd %s && env -u https_proxy -u HTTPS_PROXY -u http_proxy -u all_proxy "
-          .. "-u ALL_PROXY -u no_proxy -u NO_PROXY %s %s -e %s 2>%s"
-        ):format(
-          shell_quote(ROOT ~= "" and ROOT or "."),
-          table.concat(assignments, " "),
-          LUA,
-          shell_quote(script),
-          stderr_path
-        ),
-        "r"
-      )
+    local printed = support.run_command(
+      (
+        "cd %s && env -u https_proxy -u HTTPS_PROXY -u http_proxy -u all_proxy "
+        .. "-u ALL_PROXY -u no_proxy -u NO_PROXY %s %s -e %s"
+      ):format(shell_quote(ROOT ~= "" and ROOT or "."), table.concat(assignments, " "), LUA, shell_quote(script))
     )
-    local printed = pipe:read("*a")
-    pipe:close()
-    local file = assert(io.open(stderr_path))
-    local stderr = file:read("*a")
-    file:close()
-    os.remove(stderr_path)
-    if printed == "" then
-      printed = stderr
-    end
     local guard = package.loaded["spec.secret_guard"]
     if guard then
       guard.record(printed)

@@ -15,6 +15,15 @@ function support.shell_quote(text)
   return "'" .. tostring(text):gsub("'", "'\\''") .. "'"
 end
 
+--- Runs `command` in a shell; returns what it wrote (stdout and stderr
+--- together, unless the command sends stderr elsewhere) and its exit status.
+function support.run_command(command)
+  local pipe = assert(io.popen("(" .. command .. ') 2>&1; echo "exit=$?"'))
+  local output, status = pipe:read("*a"):match("^(.-)exit=(%d+)\n$")
+  pipe:close()
+  return output, tonumber(status)
+end
+
 --- The interpreter the suite runs on, as a shell command (quoted), for the
 --- specs that start Lua processes: the Makefile's, else this Lua's own (as
 --- under a plain busted or luarocks test). Under `make check-asan`,
@@ -138,13 +147,6 @@ function support.write_file(path, text)
   file:close()
 end
 
-local function shell_output(command)
-  local pipe = assert(io.popen(command, "r"))
-  local text = pipe:read("*a")
-  pipe:close()
-  return text
-end
-
 local proxy_methods = {}
 
 --- What the proxy saw, oldest first: { method, target, auth } with auth
@@ -182,7 +184,9 @@ function support.proxy(options)
         guard.keep_secret(password, "a proxy password")
       end
       -- coreutils' base64, not the module's: the proxy checks what libcurl sends.
-      local encoded = shell_output("printf %s '" .. options.credentials .. "' | base64 -w0")
+      local encoded, status =
+        support.run_command("printf %s " .. support.shell_quote(options.credentials) .. " | base64 -w0")
+      assert(status == 0, "base64 failed")
       environment = "MODELGATES_PROXY_AUTHORIZATION='Basic " .. encoded .. "' "
     end
     self.process =

@@ -1,6 +1,7 @@
 -- The same calls over https, with the local server's own CA.
 local modelgates = require("modelgates")
 local support = require("spec.support")
+local testing = require("modelgates.testing")
 
 describe("over https", function()
   local handle = support.server({ tls = true })
@@ -33,32 +34,23 @@ describe("the local server's report of refused handshakes", function()
   --- it wrote on stderr.
   local function stderr_after_refusal(flags)
     local stderr_path = os.tmpname()
-    local process = assert(
-      io.popen(
-        ("echo $$; exec %sbin/modelgates-server --tls --port 0 --watch-pid $PPID %s 2>%s"):format(
-          ROOT,
-          flags,
-          stderr_path
-        )
-      )
+    local server = testing.spawn(
+      ("exec %sbin/modelgates-server --tls --port 0 --watch-pid $PPID %s 2>%s"):format(ROOT, flags, stderr_path)
     )
-    local pid, url = process:read("*l"), process:read("*l")
+    local url = server:read_line()
     local ok = pcall(function()
       modelgates.new({ api_key = "mg-dev-management-key", server_url = url, retries = false }).keys.list()
     end)
     -- The server notices the refusal a moment after the client: up to a second to write of it.
     local text = ""
     for _ = 1, 10 do
-      local file = assert(io.open(stderr_path))
-      text = file:read("*a")
-      file:close()
+      text = support.read_file(stderr_path)
       if text ~= "" then
         break
       end
       os.execute("sleep 0.1")
     end
-    os.execute("kill " .. pid)
-    process:close()
+    server:stop()
     os.remove(stderr_path)
     assert.is_false(ok, "the client trusted an unknown CA")
     return text

@@ -434,10 +434,8 @@ local FLAG_OF_FIELD = {
   api_key = "the API key",
   hash = "HASH",
 }
-local CLI_WORDS = {
-  { " or modelgates%.null", { ["--limit"] = " (or --no-limit)", ["--limit-reset"] = " (or --no-limit-reset)" }, "" },
-  { "allow_insecure_http = true", "--allow-insecure-http" },
-}
+-- The flag that sends modelgates.null for a field's flag, where there is one.
+local NULL_FLAG_OF = { ["--limit"] = "--no-limit", ["--limit-reset"] = "--no-limit-reset" }
 
 --- A ValidationError's message as the tool's: "--limit: expected a number
 --- >= 0 (or --no-limit), got number" rather than the module's field names.
@@ -447,14 +445,11 @@ local function in_cli_words(err)
     return tostring(err)
   end
   local field_pattern = err.field:gsub("%p", "%%%0")
-  local message = err.message:gsub("^[^:]+: " .. field_pattern .. ": ", flag .. ": ")
-  for _, rule in ipairs(CLI_WORDS) do
-    local replacement = rule[2]
-    if type(replacement) == "table" then
-      replacement = replacement[flag] or rule[3]
-    end
-    message = message:gsub(rule[1], replacement)
-  end
+  local null_flag = NULL_FLAG_OF[flag]
+  local message = err.message
+    :gsub("^[^:]+: " .. field_pattern .. ": ", flag .. ": ")
+    :gsub(" or modelgates%.null", null_flag and (" (or " .. null_flag .. ")") or "")
+    :gsub("allow_insecure_http = true", "--allow-insecure-http")
   return err.name .. ": " .. message
 end
 

@@ -160,6 +160,8 @@ local function method_of(keys, fn)
   end
 end
 
+--- The names of an operation's arguments, in order (docs/generate.lua
+--- documents them from here).
 local function argument_names(op)
   local names = { unpack(op.path_params or {}) }
   if op.query then
@@ -280,6 +282,8 @@ local function close_client(self)
   end
   self.transport = nil
 end
+
+client.argument_names = argument_names
 
 client_mt = {
   __index = { close = close_client },
